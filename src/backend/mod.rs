@@ -1,0 +1,160 @@
+//! The backend seam: the few kernels selection needs (L-hop balls, batched marginal gains with a
+//! covered-set update, and batched spectral norms), behind one small trait. [`cpu::CpuBackend`]
+//! is the reference twin; the CUDA and wgpu backends implement the same trait and must give
+//! identical selections.
+
+pub mod cpu;
+
+use crate::error::Result;
+use crate::graph::Csr;
+use crate::select::sets::{BallLayout, BallSet, SetList};
+use serde::Serialize;
+
+/// Which backend to use, as chosen on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    /// CUDA if a driver and GPU are present, else a hardware wgpu adapter, else the CPU.
+    #[default]
+    Auto,
+    /// The rayon CPU path (reference).
+    Cpu,
+    /// NVIDIA GPUs through cudarc (driver loaded at run time, kernels compiled with NVRTC).
+    Cuda,
+    /// wgpu compute shaders (Vulkan; lavapipe counts only when asked for explicitly).
+    Wgpu,
+}
+
+/// Incremental coverage state over a fixed [`BallSet`]: batched marginal gains and commits.
+///
+/// Gains are exact integers: the number of uncovered ball members, or with node weights the sum
+/// of their fixed-point weights (see [`crate::select::NodeWeights`]), so every backend agrees bit for bit.
+pub trait CoverageOracle {
+    /// Writes into `out[k]` the marginal gain of ball `ids[k]` with respect to the covered set.
+    fn gains(&mut self, ids: &[u32], out: &mut [u64]) -> Result<()>;
+    /// Adds ball `id` to the covered set and returns its marginal gain before the update.
+    fn commit(&mut self, id: u32) -> Result<u64>;
+}
+
+/// Power-iteration settings for spectral norms.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct PowerIterConfig {
+    /// Stop when the estimate changes by less than `tol` relative between two iterations.
+    pub tol: f64,
+    /// Iteration cap per set.
+    pub max_iter: u32,
+}
+
+impl PowerIterConfig {
+    /// Default relative tolerance (well under the 1e-6 tie window of MaxSpec).
+    pub const DEFAULT_TOL: f64 = 1e-9;
+    /// Default iteration cap.
+    pub const DEFAULT_MAX_ITER: u32 = 1000;
+}
+
+impl Default for PowerIterConfig {
+    fn default() -> Self {
+        PowerIterConfig { tol: Self::DEFAULT_TOL, max_iter: Self::DEFAULT_MAX_ITER }
+    }
+}
+
+/// The normalised operator M = D^-1/2 (A + I) D^-1/2 of the full graph, where `adj` is the 0/1
+/// pattern of the kept edges in the hop orientation (self loops removed; `I` adds them back once)
+/// and `D` = row degree of `adj` + 1 over the FULL graph. MaxSpec scores a node set R by the
+/// largest singular value of M[R, R].
+#[derive(Clone, Debug)]
+pub struct SpectralOperator {
+    /// Row `i` lists `j` with A[i, j] = 1 (no diagonal), sorted.
+    pub adj: Csr,
+    /// 1 / sqrt(deg_i + 1).
+    pub dinv_sqrt: Vec<f64>,
+}
+
+impl SpectralOperator {
+    /// Builds the operator from a hop adjacency (see [`crate::graph::Graph::hop_adjacency`]).
+    pub fn from_hop_adjacency(hop: &Csr) -> Self {
+        let mut rows = Vec::new();
+        let mut cols = Vec::new();
+        for r in 0..hop.n {
+            for &c in hop.row(r) {
+                if c as usize != r {
+                    rows.push(r as u32);
+                    cols.push(c);
+                }
+            }
+        }
+        let ones = vec![1f32; rows.len()];
+        let adj = Csr::from_unique_triplets(hop.n, &rows, &cols, &ones);
+        let dinv_sqrt = (0..adj.n).map(|r| 1.0 / ((adj.row(r).len() + 1) as f64).sqrt()).collect();
+        SpectralOperator { adj, dinv_sqrt }
+    }
+
+    /// Number of nodes.
+    pub fn n(&self) -> usize {
+        self.adj.n
+    }
+}
+
+/// The spectral norm of one set and the singular vector it converged to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpectralNorm {
+    /// Largest singular value of M[R, R] (0 for the empty set).
+    pub sigma: f64,
+    /// Power iterations used.
+    pub iterations: u32,
+    /// Whether the tolerance was reached within the iteration cap.
+    pub converged: bool,
+}
+
+/// A compute backend for the selection kernels.
+pub trait Backend: Send + Sync {
+    /// Short name: `cpu`, `cuda` or `wgpu`.
+    fn name(&self) -> &'static str;
+    /// Human-readable device description (GPU or adapter name, thread count).
+    fn describe(&self) -> String;
+    /// The balls within `hops` hops of every seed set in `seeds` over `adj` (row `v` = the nodes one
+    /// hop from `v`), each ball containing its seeds, in the layout `layout` picks.
+    fn balls(&self, adj: &Csr, seeds: &SetList, hops: u32, layout: BallLayout) -> Result<BallSet>;
+    /// An empty-covered-set oracle over `balls`; `weights` are per-node fixed-point weights (None = 1 each).
+    fn coverage<'a>(&'a self, balls: &'a BallSet, weights: Option<&'a [u32]>) -> Result<Box<dyn CoverageOracle + 'a>>;
+    /// Spectral norms of M[S, S] for every set S in `sets`. `warm` (length n, may be empty) is a
+    /// start vector over all nodes; entries of S that are 0 in it start at a positive default.
+    fn spectral_norms(&self, op: &SpectralOperator, sets: &SetList, warm: &[f64], cfg: &PowerIterConfig) -> Result<Vec<SpectralNorm>>;
+    /// The singular vector of one set (over all nodes, zero outside the set), used as the warm start of the next step.
+    fn spectral_vector(&self, op: &SpectralOperator, set: &[u32], warm: &[f64], cfg: &PowerIterConfig) -> Result<(SpectralNorm, Vec<f64>)> {
+        cpu::power_iteration(op, set, warm, cfg)
+    }
+    /// Candidates re-evaluated per call by the lazy greedy loop.
+    fn default_batch_width(&self) -> usize {
+        1
+    }
+}
+
+/// The backend that `choice` resolves to, with a note on why others were skipped (printed on stderr).
+pub fn select_backend(choice: BackendChoice) -> Result<(Box<dyn Backend>, Vec<String>)> {
+    let mut notes = Vec::new();
+    match choice {
+        BackendChoice::Cpu => Ok((Box::new(cpu::CpuBackend::new()), notes)),
+        BackendChoice::Cuda => gpu_cuda().map(|b| (b, notes)),
+        BackendChoice::Wgpu => gpu_wgpu(true).map(|b| (b, notes)),
+        BackendChoice::Auto => {
+            match gpu_cuda() {
+                Ok(b) => return Ok((b, notes)),
+                Err(e) => notes.push(format!("skipped cuda: {e}")),
+            }
+            match gpu_wgpu(false) {
+                Ok(b) => return Ok((b, notes)),
+                Err(e) => notes.push(format!("skipped wgpu: {e}")),
+            }
+            Ok((Box::new(cpu::CpuBackend::new()), notes))
+        }
+    }
+}
+
+fn gpu_cuda() -> Result<Box<dyn Backend>> {
+    Err(crate::error::Error::Backend { backend: "cuda", msg: "not available in this build".into() })
+}
+
+fn gpu_wgpu(_allow_software: bool) -> Result<Box<dyn Backend>> {
+    Err(crate::error::Error::Backend { backend: "wgpu", msg: "not available in this build".into() })
+}

@@ -1,0 +1,51 @@
+//! Command-line interface: clap-derive argument structs (one file per command family) that are
+//! turned into the library's config structs. Every command that computes takes `--backend`.
+
+mod graph_cmd;
+mod output;
+mod select_cmd;
+
+pub use output::{write_output, OutputTarget};
+
+use crate::error::Result;
+use clap::{Parser, Subcommand};
+
+/// graphreach: plan Perturb-seq screens by one-shot, deterministic selection of perturbations
+/// from a gene knowledge graph.
+#[derive(Debug, Parser)]
+#[command(name = "graphreach", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// All commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Select perturbations from a candidate pool (GraphReach, MaxSpec, Random).
+    Select(select_cmd::SelectArgs),
+    /// Graph utilities (info).
+    #[command(subcommand)]
+    Graph(graph_cmd::GraphCommand),
+    /// Mean pairwise Jaccard similarity of several selections (paper Eq. 19).
+    Stability(select_cmd::StabilityArgs),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Select(a) => select_cmd::run_select(a),
+        Command::Graph(c) => graph_cmd::run(c),
+        Command::Stability(a) => select_cmd::run_stability(a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

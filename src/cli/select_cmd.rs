@@ -1,0 +1,245 @@
+//! `graphreach select` and `graphreach stability`.
+
+use super::output::{write_output, OutputTarget};
+use crate::backend::{select_backend, BackendChoice, PowerIterConfig};
+use crate::error::{Error, Result};
+use crate::graph::{io::load_graph, Direction, Graph};
+use crate::select::pool::{all_nodes, apply_exclusions, read_names, resolve_names, Pool};
+use crate::select::sets::BallLayout;
+use crate::select::{self, Budget, MaxSpecObjective, Method, NodeWeights, SelectConfig};
+use clap::Args;
+use std::collections::{HashSet};
+use std::path::PathBuf;
+
+/// Arguments of `graphreach select`.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Graph: a file (GEARS CSV/TSV, edge list, MatrixMarket; .gz ok), `builtin:NAME` or `gen:NAME`.
+    #[arg(long, default_value = "builtin:go-k562")]
+    pub graph: String,
+    /// Candidate pool: a file (one gene or GEARS condition per line), `builtin:NAME`, `gen:NAME` or `all`.
+    #[arg(long, default_value = "builtin:replogle-k562-essential")]
+    pub candidates: String,
+    /// Number of perturbations to select [default: 5% of the pool, rounded up].
+    #[arg(long, conflicts_with = "fraction")]
+    pub budget: Option<usize>,
+    /// Fraction of the pool (after exclusions) to select, rounded up.
+    #[arg(long)]
+    pub fraction: Option<f64>,
+    /// Selection method.
+    #[arg(long, value_enum, default_value_t = Method::Graphreach)]
+    pub method: Method,
+    /// Hops L: a ball holds the nodes within L hops of the candidate (0 = the candidate alone).
+    #[arg(long, default_value_t = SelectConfig::DEFAULT_HOPS)]
+    pub hops: u32,
+    /// Hop direction: `in` follows edges backwards (u -> v reaches u from v; GEARS gradient flow).
+    #[arg(long, value_enum, default_value_t = Direction::In)]
+    pub direction: Direction,
+    /// Genes never offered as candidates (one per line; e.g. a split's test genes).
+    #[arg(long)]
+    pub exclude: Option<String>,
+    /// Seed of the random method.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// Output file (default: stdout). An existing file is kept unless --force.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub force: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Tsv)]
+    pub format: Format,
+    /// Drop candidate genes that are not graph nodes (with a note) instead of failing.
+    #[arg(long)]
+    pub skip_missing: bool,
+    /// Node weights for weighted coverage: `gene<TAB>weight` lines, weights finite and >= 0.
+    #[arg(long)]
+    pub weights: Option<String>,
+    /// Weight of nodes that --weights does not list.
+    #[arg(long, default_value_t = 0.0, requires = "weights")]
+    pub default_weight: f64,
+    /// MaxSpec: minimise (default, as the paper's text) or maximise the spectral norm.
+    #[arg(long, value_enum, default_value_t = MaxSpecObjective::Min)]
+    pub maxspec_objective: MaxSpecObjective,
+    /// MaxSpec power iteration: relative tolerance.
+    #[arg(long, default_value_t = PowerIterConfig::DEFAULT_TOL)]
+    pub power_tol: f64,
+    /// MaxSpec power iteration: iteration cap.
+    #[arg(long, default_value_t = PowerIterConfig::DEFAULT_MAX_ITER)]
+    pub power_max_iter: u32,
+    /// Ball representation (auto picks dense bitset rows when balls are large).
+    #[arg(long, value_enum, default_value_t = BallLayout::Auto)]
+    pub ball_layout: BallLayout,
+    /// Candidates re-evaluated per batch in lazy greedy [default: the backend's].
+    #[arg(long)]
+    pub batch_width: Option<usize>,
+    /// Suppress notes on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Output format of a selection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Tab-separated, header `rank gene node_id gain coverage zero_gain score`.
+    Tsv,
+    /// JSON with a summary and the selection.
+    Json,
+}
+
+impl SelectArgs {
+    /// The library configuration these flags describe.
+    pub fn config(&self) -> SelectConfig {
+        SelectConfig {
+            method: self.method,
+            budget: match (self.budget, self.fraction) {
+                (Some(b), _) => Budget::Count(b),
+                (None, Some(f)) => Budget::Fraction(f),
+                (None, None) => Budget::default(),
+            },
+            hops: self.hops,
+            direction: self.direction,
+            seed: self.seed,
+            objective: self.maxspec_objective,
+            power: PowerIterConfig { tol: self.power_tol, max_iter: self.power_max_iter },
+            layout: self.ball_layout,
+            batch_width: self.batch_width,
+        }
+    }
+}
+
+/// Reads the candidate pool for `spec` on `graph`.
+pub fn load_pool(graph: &Graph, spec: &str, skip_missing: bool) -> Result<Pool> {
+    if spec == "all" {
+        return Ok(all_nodes(graph));
+    }
+    if let Some(name) = spec.strip_prefix("gen:") {
+        return crate::graph::gen_candidates_hook(graph, name);
+    }
+    let names = read_names(spec)?;
+    resolve_names(graph, &names, skip_missing)
+}
+
+/// Resolves an exclusion list to node ids (unknown genes there are ignored with a note: they
+/// cannot be candidates anyway).
+fn excluded_nodes(graph: &Graph, spec: &str, notes: &mut Vec<String>) -> Result<HashSet<u32>> {
+    let names = read_names(spec)?;
+    let pool = resolve_names(graph, &names, true)?;
+    let mut out = HashSet::new();
+    for c in &pool.candidates {
+        out.extend(c.seeds.iter().copied());
+    }
+    for n in pool.notes {
+        notes.push(format!("--exclude {spec}: {n}"));
+    }
+    Ok(out)
+}
+
+/// Runs `graphreach select`.
+pub fn run_select(a: SelectArgs) -> Result<()> {
+    let target = OutputTarget::new(a.out.as_deref(), a.force);
+    target.check()?;
+    if let Some(f) = a.power_tol.is_finite().then_some(a.power_tol).filter(|t| *t <= 0.0) {
+        return Err(Error::invalid(format!("--power-tol {f} must be > 0")));
+    }
+    let mut notes = Vec::new();
+    let graph = load_graph(&a.graph)?;
+    let r = &graph.report;
+    if r.dropped_nonpositive > 0 {
+        notes.push(format!("{}: dropped {} edge(s) with weight <= 0", graph.name, r.dropped_nonpositive));
+    }
+    if r.duplicates > 0 {
+        notes.push(format!("{}: collapsed {} duplicate edge(s) (largest weight kept)", graph.name, r.duplicates));
+    }
+    let mut pool = load_pool(&graph, &a.candidates, a.skip_missing)?;
+    notes.append(&mut pool.notes);
+    if let Some(ex) = &a.exclude {
+        let set = excluded_nodes(&graph, ex, &mut notes)?;
+        let removed = apply_exclusions(&mut pool, &set);
+        notes.push(format!("excluded {removed} candidate(s) listed in {ex}"));
+    }
+    if a.hops == 0 {
+        notes.push("--hops 0: every ball is the candidate itself, so coverage counts the selected genes".into());
+    }
+    let weights = match &a.weights {
+        Some(w) => {
+            let nw = NodeWeights::read(w, &graph, a.default_weight)?;
+            if nw.unlisted > 0 {
+                notes.push(format!("{w}: {} node(s) not listed get weight {}", nw.unlisted, a.default_weight));
+            }
+            Some(nw)
+        }
+        None => None,
+    };
+    let cfg = a.config();
+    let (backend, bnotes) = select_backend(a.backend)?;
+    notes.extend(bnotes);
+    notes.push(format!("backend: {} ({})", backend.name(), backend.describe()));
+    let sel = select::select(&graph, &pool, &cfg, backend.as_ref(), weights.as_ref())?;
+    if let Some(k) = sel.summary.saturated_at {
+        notes.push(format!(
+            "coverage saturated at pick {k}: {} pick(s) with zero gain were chosen by the tie-break rule (smallest node id)",
+            sel.summary.zero_gain_picks
+        ));
+    }
+    if !a.quiet {
+        for n in &notes {
+            eprintln!("note: {n}");
+        }
+        eprintln!(
+            "selected {} of {} candidates with {} on {} (L={}, {}): coverage {} nodes ({:.1}% of {}) in {:.3} s",
+            sel.summary.budget,
+            sel.summary.pool_size,
+            sel.summary.method,
+            sel.summary.graph,
+            sel.summary.hops,
+            sel.summary.direction,
+            sel.selection.last().map(|p| p.coverage).unwrap_or(0.0),
+            100.0 * sel.summary.coverage_fraction,
+            sel.summary.graph_nodes,
+            sel.summary.wall_time_s
+        );
+    }
+    let text = match a.format {
+        Format::Tsv => sel.to_tsv(),
+        Format::Json => sel.to_json(),
+    };
+    write_output(&target, &text)
+}
+
+/// Arguments of `graphreach stability`.
+#[derive(Debug, Args)]
+pub struct StabilityArgs {
+    /// Selection files (TSV from `select`, or one gene per line); at least two.
+    #[arg(required = true, num_args = 2..)]
+    pub selections: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Tsv)]
+    pub format: Format,
+}
+
+/// Runs `graphreach stability`.
+pub fn run_stability(a: StabilityArgs) -> Result<()> {
+    let mut sets = Vec::new();
+    for f in &a.selections {
+        let names = read_names(f)?;
+        sets.push(names.names.into_iter().map(|(_, n)| n).collect::<HashSet<String>>());
+    }
+    let (mean, sd, pairs) = select::stability::mean_pairwise_jaccard(&sets)
+        .ok_or_else(|| Error::invalid("stability needs at least two selection files"))?;
+    match a.format {
+        Format::Tsv => {
+            println!("selections\tpairs\tmean_jaccard\tsd_jaccard");
+            println!("{}\t{}\t{:.6}\t{:.6}", sets.len(), pairs.len(), mean, sd);
+        }
+        Format::Json => {
+            let v = serde_json::json!({"selections": a.selections, "pairs": pairs.len(), "mean_jaccard": mean, "sd_jaccard": sd, "pairwise": pairs});
+            println!("{}", serde_json::to_string_pretty(&v).expect("serialisable"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! Data compiled into the binary (see DATA.md for provenance): the GEARS-style GO graphs,
+//! the candidate pools of the real screens, and the gene-symbol resolution tables.
+
+use super::{io, Graph};
+use crate::error::{Error, Result};
+
+/// GO graph over the 9,792-gene K562 universe (GEARS construction, k = 20): `builtin:go-k562`.
+pub const GO_K562: &[u8] = include_bytes!("../../data/go/go_graph_k562universe_k20.tsv.gz");
+/// GO graph over all 18,777 annotated protein-coding genes: `builtin:go-human`.
+pub const GO_HUMAN: &[u8] = include_bytes!("../../data/go/go_graph_k20.tsv.gz");
+/// NCBI alias / previous-symbol table (`alias_or_symbol, entrez_id, current_symbol`).
+pub const GENE_ALIAS: &[u8] = include_bytes!("../../data/go/human_gene_alias.tsv.gz");
+/// Dataset symbol -> NCBI-2022 symbol table for every gene of the real screens.
+pub const SYMBOL_RESOLUTION: &[u8] = include_bytes!("../../data/gene_symbol_resolution.tsv.gz");
+
+/// Names accepted by `--graph builtin:NAME`.
+pub const GRAPHS: &[(&str, &str)] = &[
+    ("go-k562", "GO graph, K562 universe: 9,792 genes, 201,767 edges (the GEARS graph equivalent)"),
+    ("go-human", "GO graph, all annotated protein-coding genes: 18,777 genes, 389,305 edges"),
+];
+
+/// Names accepted by `--candidates builtin:NAME`.
+pub const POOLS: &[(&str, &str, &str)] = &[
+    ("adamson", include_str!("../../data/pools/adamson.txt"), "Adamson 2016 (GEARS), 86 genes"),
+    (
+        "replogle-k562-essential",
+        include_str!("../../data/pools/replogle-k562-essential.txt"),
+        "Replogle 2022 K562 essential strong perturbations in go-k562, 1,089 genes",
+    ),
+    ("norman", include_str!("../../data/pools/norman.txt"), "Norman 2019 singles in go-k562, 103 genes"),
+];
+
+/// Loads a builtin graph by name.
+pub fn graph(name: &str) -> Result<Graph> {
+    let bytes = match name {
+        "go-k562" => GO_K562,
+        "go-human" => GO_HUMAN,
+        _ => {
+            let known: Vec<_> = GRAPHS.iter().map(|g| format!("builtin:{}", g.0)).collect();
+            return Err(Error::invalid(format!("unknown builtin graph '{name}'; available: {}", known.join(", "))));
+        }
+    };
+    let label = format!("builtin:{name}");
+    let text = io::decompress_if_gz(bytes.to_vec(), &label)?;
+    io::parse_edge_list(&text, &label)
+}
+
+/// The genes of a builtin candidate pool (NCBI-2022 symbols, dataset order).
+pub fn pool(name: &str) -> Result<Vec<String>> {
+    match POOLS.iter().find(|p| p.0 == name) {
+        Some(p) => Ok(p
+            .1
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(String::from)
+            .collect()),
+        None => {
+            let known: Vec<_> = POOLS.iter().map(|p| format!("builtin:{}", p.0)).collect();
+            Err(Error::invalid(format!("unknown builtin candidate pool '{name}'; available: {}", known.join(", "))))
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! Graph loading: GEARS-style `source,target,importance` CSV/TSV, plain two- or three-column edge
+//! lists (tab, comma or whitespace separated, optionally gzip-compressed, header optional) and
+//! MatrixMarket (`.mtx`, through sprs).
+//!
+//! Node numbering: when every node token is a non-negative integer the file is integer-labelled
+//! and node `i` is the integer `i` (nodes `0..=max` exist); otherwise it is symbol-labelled and
+//! nodes are numbered in byte-wise sorted symbol order (GEARS's `node_map_pert` order).
+
+use super::{Csr, Graph, Labels, LoadReport};
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+/// Loads a graph named on the command line: `builtin:NAME`, `gen:NAME` or a file path.
+pub fn load_graph(spec: &str) -> Result<Graph> {
+    if let Some(name) = spec.strip_prefix("builtin:") {
+        return super::builtin::graph(name);
+    }
+    if let Some(name) = spec.strip_prefix("gen:") {
+        return gen_graph(name);
+    }
+    load_graph_file(Path::new(spec))
+}
+
+/// `gen:NAME`: a synthetic preset graph (see `graph gen`).
+fn gen_graph(name: &str) -> Result<Graph> {
+    crate::graph::gen_hook(name)
+}
+
+/// Reads a file fully, transparently decompressing gzip (detected by its magic bytes).
+pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    decompress_if_gz(raw, &path.display().to_string())
+}
+
+/// Decompresses `raw` if it starts with the gzip magic bytes; `name` labels errors.
+pub fn decompress_if_gz(raw: Vec<u8>, name: &str) -> Result<Vec<u8>> {
+    if raw.len() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
+        let mut out = Vec::with_capacity(raw.len() * 5);
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| Error::parse(name, 0, format!("corrupt gzip data ({e}); re-download or decompress the file")))?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+/// Loads a graph file (edge list, GEARS CSV/TSV, or MatrixMarket).
+pub fn load_graph_file(path: &Path) -> Result<Graph> {
+    let name = path.display().to_string();
+    let bytes = read_maybe_gz(path)?;
+    let is_mtx = bytes.starts_with(b"%%MatrixMarket")
+        || name.ends_with(".mtx")
+        || name.ends_with(".mtx.gz");
+    if is_mtx {
+        parse_matrix_market(&bytes, &name)
+    } else {
+        parse_edge_list(&bytes, &name)
+    }
+}
+
+/// Column separator of an edge list.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Sep {
+    Tab,
+    Comma,
+    Space,
+}
+
+fn split_fields(line: &str, sep: Sep) -> impl Iterator<Item = &str> {
+    let parts: Box<dyn Iterator<Item = &str>> = match sep {
+        Sep::Tab => Box::new(line.split('\t').map(str::trim)),
+        Sep::Comma => Box::new(line.split(',').map(str::trim)),
+        Sep::Space => Box::new(line.split_ascii_whitespace()),
+    };
+    parts
+}
+
+const HEADER_WORDS: &[&str] = &[
+    "source", "target", "src", "dst", "from", "to", "u", "v", "node1", "node2", "gene1", "gene2", "head",
+    "tail", "i", "j", "a", "b", "regulator", "tf",
+];
+
+fn is_header(fields: &[&str]) -> bool {
+    if fields.len() == 3 && fields[2].parse::<f64>().is_err() {
+        return true;
+    }
+    fields.len() >= 2
+        && HEADER_WORDS.contains(&fields[0].to_ascii_lowercase().as_str())
+        && HEADER_WORDS.contains(&fields[1].to_ascii_lowercase().as_str())
+}
+
+fn parse_weight(tok: &str, name: &str, line: usize) -> Result<f32> {
+    match tok.parse::<f32>() {
+        Ok(w) if w.is_finite() => Ok(w),
+        Ok(_) => Err(Error::parse(name, line, format!("weight '{tok}' is not a finite number; fix or remove the line"))),
+        Err(_) => Err(Error::parse(name, line, format!("weight '{tok}' is not a number; the third column must be a numeric edge weight"))),
+    }
+}
+
+/// Parses a delimited edge list held in memory. `name` labels errors and the graph.
+pub fn parse_edge_list(bytes: &[u8], name: &str) -> Result<Graph> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| Error::parse(name, line_of_offset(bytes, e.valid_up_to()), "the file is not UTF-8 text; is it a binary file?"))?;
+    let mut report = LoadReport::default();
+    let mut sep = None;
+    let mut ncol = 0usize;
+    // Data lines as (line number, source, target, weight).
+    let mut src: Vec<&str> = Vec::new();
+    let mut dst: Vec<&str> = Vec::new();
+    let mut w: Vec<f32> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let lineno = i + 1;
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('%') {
+            continue;
+        }
+        let s = *sep.get_or_insert_with(|| {
+            if line.contains('\t') {
+                Sep::Tab
+            } else if line.contains(',') {
+                Sep::Comma
+            } else {
+                Sep::Space
+            }
+        });
+        let mut fields = [""; 4];
+        let mut nf = 0;
+        for f in split_fields(line, s) {
+            if nf < 4 {
+                fields[nf] = f;
+            }
+            nf += 1;
+        }
+        if ncol == 0 {
+            if !(nf == 2 || nf == 3) {
+                return Err(Error::parse(name, lineno, format!(
+                    "expected 2 or 3 columns (source, target[, weight]) but found {nf}; separate columns with tabs or commas")));
+            }
+            ncol = nf;
+            if is_header(&fields[..nf]) {
+                report.header = true;
+                continue;
+            }
+        } else if nf != ncol {
+            return Err(Error::parse(name, lineno, format!(
+                "expected {ncol} columns like the first line but found {nf}; every line must have the same columns")));
+        }
+        let (a, b) = (fields[0], fields[1]);
+        if a.is_empty() || b.is_empty() {
+            return Err(Error::parse(name, lineno, "empty node name; every line needs a source and a target"));
+        }
+        let weight = if nf == 3 { parse_weight(fields[2], name, lineno)? } else { 1.0 };
+        report.lines += 1;
+        if weight <= 0.0 {
+            report.dropped_nonpositive += 1;
+            continue;
+        }
+        src.push(a);
+        dst.push(b);
+        w.push(weight);
+    }
+    if report.lines == 0 {
+        return Err(Error::EmptyFile {
+            path: name.to_string(),
+            hint: "; expected lines of `source<TAB>target[<TAB>weight]`".into(),
+        });
+    }
+    if src.len() > u32::MAX as usize {
+        return Err(Error::invalid(format!("{name}: more than {} edges are not supported", u32::MAX)));
+    }
+    // Integer labels if every token is an integer.
+    let all_int = src.iter().chain(dst.iter()).all(|t| t.bytes().all(|c| c.is_ascii_digit()) && t.parse::<u32>().is_ok());
+    let (labels, n, rows, cols) = if all_int {
+        let rows: Vec<u32> = src.iter().map(|t| t.parse().unwrap()).collect();
+        let cols: Vec<u32> = dst.iter().map(|t| t.parse().unwrap()).collect();
+        let max = rows.iter().chain(cols.iter()).copied().max().map(|m| m as usize + 1).unwrap_or(0);
+        if max >= u32::MAX as usize {
+            return Err(Error::invalid(format!("{name}: node id {} is too large (limit {})", max - 1, u32::MAX - 1)));
+        }
+        (Labels::Integers, max, rows, cols)
+    } else {
+        let mut syms: Vec<&str> = src.iter().chain(dst.iter()).copied().collect();
+        syms.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        syms.dedup();
+        let index: HashMap<&str, u32> = syms.iter().enumerate().map(|(i, s)| (*s, i as u32)).collect();
+        let rows = src.iter().map(|t| index[t]).collect();
+        let cols = dst.iter().map(|t| index[t]).collect();
+        (Labels::Symbols(syms.iter().map(|s| s.to_string()).collect()), syms.len(), rows, cols)
+    };
+    let (out, dup) = Csr::from_triplets(n, &rows, &cols, &w);
+    report.duplicates = dup;
+    Ok(Graph::new(name, labels, out, report))
+}
+
+fn line_of_offset(bytes: &[u8], off: usize) -> usize {
+    bytes[..off.min(bytes.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Parses a MatrixMarket coordinate matrix (real, integer or pattern; general or symmetric)
+/// as an integer-labelled graph: entry `(i, j)` (1-based in the file) is the edge `i-1 -> j-1`.
+pub fn parse_matrix_market(bytes: &[u8], name: &str) -> Result<Graph> {
+    let tri = sprs::io::read_matrix_market_from_bufread::<f64, usize, _>(&mut std::io::BufReader::new(bytes))
+        .map_err(|e| Error::parse(name, 0, format!("invalid MatrixMarket file: {e}")))?;
+    let (nr, nc) = tri.shape();
+    if nr != nc {
+        return Err(Error::parse(name, 0, format!("MatrixMarket matrix is {nr} x {nc}; an adjacency matrix must be square")));
+    }
+    if nr >= u32::MAX as usize {
+        return Err(Error::invalid(format!("{name}: {nr} nodes are more than supported")));
+    }
+    let mut report = LoadReport::default();
+    let (mut rows, mut cols, mut w) = (Vec::new(), Vec::new(), Vec::new());
+    for (v, (r, c)) in tri.triplet_iter() {
+        report.lines += 1;
+        if !v.is_finite() {
+            return Err(Error::parse(name, 0, format!("entry ({}, {}) has non-finite value {v}", r + 1, c + 1)));
+        }
+        if *v <= 0.0 {
+            report.dropped_nonpositive += 1;
+            continue;
+        }
+        rows.push(r as u32);
+        cols.push(c as u32);
+        w.push(*v as f32);
+    }
+    if report.lines == 0 && nr == 0 {
+        return Err(Error::EmptyFile { path: name.into(), hint: "; the MatrixMarket matrix has no rows".into() });
+    }
+    let (out, dup) = Csr::from_triplets(nr, &rows, &cols, &w);
+    report.duplicates = dup;
+    Ok(Graph::new(name, Labels::Integers, out, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gears_csv_with_header_sorted_symbols() {
+        let g = parse_edge_list(b"source,target,importance\nB,A,0.5\nA,A,1\nC,A,0.2\n", "t").unwrap();
+        assert!(g.report.header);
+        assert_eq!(g.labels, Labels::Symbols(vec!["A".into(), "B".into(), "C".into()]));
+        assert_eq!(g.out.row(1), &[0]); // B -> A
+        assert_eq!(g.node("C"), Some(2));
+    }
+
+    #[test]
+    fn integer_two_column_whitespace() {
+        let g = parse_edge_list(b"0 3\n3 1\n", "t").unwrap();
+        assert_eq!(g.labels, Labels::Integers);
+        assert_eq!(g.n_nodes(), 4);
+        assert_eq!(g.out.row(3), &[1]);
+    }
+
+    #[test]
+    fn drops_nonpositive_and_collapses_duplicates() {
+        let g = parse_edge_list(b"a\tb\t1\na\tb\t2\nb\ta\t0\nb\tc\t-1\n", "t").unwrap();
+        assert_eq!(g.report.dropped_nonpositive, 2);
+        assert_eq!(g.report.duplicates, 1);
+        assert_eq!(g.n_edges(), 1);
+        assert_eq!(g.out.row_weights(0), &[2.0]);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = parse_edge_list(b"a\tb\t1\na\tb\tNaN\n", "f.tsv").unwrap_err().to_string();
+        assert!(e.starts_with("f.tsv:2:"), "{e}");
+        let e = parse_edge_list(b"a\tb\t1\na\tb\n", "f.tsv").unwrap_err().to_string();
+        assert!(e.contains("f.tsv:2:") && e.contains("columns"), "{e}");
+        let e = parse_edge_list(b"a\n", "f.tsv").unwrap_err().to_string();
+        assert!(e.contains("f.tsv:1:"), "{e}");
+        let e = parse_edge_list(b"# only a comment\n", "f.tsv").unwrap_err().to_string();
+        assert!(e.contains("empty"), "{e}");
+    }
+
+    #[test]
+    fn matrix_market() {
+        let mm = b"%%MatrixMarket matrix coordinate real general\n3 3 3\n1 2 1.0\n2 3 0.5\n3 3 2\n";
+        let g = parse_matrix_market(mm, "m.mtx").unwrap();
+        assert_eq!(g.n_nodes(), 3);
+        assert_eq!(g.out.row(0), &[1]);
+        assert_eq!(g.out.self_loops(), 1);
+    }
+}

@@ -1,0 +1,122 @@
+//! Gene-symbol resolution: maps the symbols a dataset uses (e.g. Adamson's `MARS`, Papalexi's
+//! `MARCH8`) to the NCBI-2022 symbols that name graph nodes (`MARS1`, `MARCHF8`), through the
+//! curated resolution table of the real screens and then the NCBI alias / previous-symbol table.
+
+use super::{builtin, io, Graph};
+use std::collections::HashMap;
+
+/// How a name was matched to a node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// The name is a node as written.
+    Exact(u32),
+    /// The name was renamed to a node (`via` says which table).
+    Renamed {
+        /// The node.
+        node: u32,
+        /// The node's symbol.
+        symbol: String,
+        /// `resolution-table` or `alias-table`.
+        via: &'static str,
+    },
+    /// The alias maps to several nodes; the user must choose.
+    Ambiguous(Vec<String>),
+    /// Not a node under any known name.
+    Unknown,
+}
+
+impl Resolution {
+    /// The node, if the name resolved to exactly one.
+    pub fn node(&self) -> Option<u32> {
+        match self {
+            Resolution::Exact(n) | Resolution::Renamed { node: n, .. } => Some(*n),
+            _ => None,
+        }
+    }
+}
+
+/// Resolves gene names against one graph. The alias tables are parsed lazily, on the first
+/// name that is not a node as written.
+pub struct SymbolResolver<'g> {
+    graph: &'g Graph,
+    tables: Option<Tables>,
+}
+
+struct Tables {
+    resolution: HashMap<String, String>,
+    alias: HashMap<String, Vec<String>>,
+}
+
+fn load_tables() -> Tables {
+    let mut resolution = HashMap::new();
+    // The embedded tables are known-good; a decoding failure would be a build defect.
+    let text = io::decompress_if_gz(builtin::SYMBOL_RESOLUTION.to_vec(), "resolution").expect("embedded table");
+    for line in String::from_utf8_lossy(&text).lines().skip(1) {
+        let mut f = line.split('\t');
+        if let (Some(a), Some(b)) = (f.next(), f.next()) {
+            if !b.is_empty() && a != b {
+                resolution.insert(a.to_string(), b.to_string());
+            }
+        }
+    }
+    let mut alias: HashMap<String, Vec<String>> = HashMap::new();
+    let text = io::decompress_if_gz(builtin::GENE_ALIAS.to_vec(), "alias").expect("embedded table");
+    for line in String::from_utf8_lossy(&text).lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() >= 3 && f[0] != f[2] {
+            let v = alias.entry(f[0].to_string()).or_default();
+            if !v.iter().any(|s| s == f[2]) {
+                v.push(f[2].to_string());
+            }
+        }
+    }
+    Tables { resolution, alias }
+}
+
+impl<'g> SymbolResolver<'g> {
+    /// A resolver for `graph`.
+    pub fn new(graph: &'g Graph) -> Self {
+        SymbolResolver { graph, tables: None }
+    }
+
+    /// Resolves one name: exact node, then the curated resolution table, then NCBI aliases
+    /// (unique match among graph nodes only), then the same steps on the upper-cased name.
+    pub fn resolve(&mut self, name: &str) -> Resolution {
+        let r = self.resolve_once(name);
+        if r == Resolution::Unknown && name.bytes().any(|b| b.is_ascii_lowercase()) {
+            let up = name.to_ascii_uppercase();
+            return match self.resolve_once(&up) {
+                Resolution::Exact(n) => Resolution::Renamed { node: n, symbol: up, via: "upper-case" },
+                other => other,
+            };
+        }
+        r
+    }
+
+    fn resolve_once(&mut self, name: &str) -> Resolution {
+        if let Some(n) = self.graph.node(name) {
+            return Resolution::Exact(n);
+        }
+        if matches!(self.graph.labels, super::Labels::Integers) {
+            return Resolution::Unknown;
+        }
+        let t = self.tables.get_or_insert_with(load_tables);
+        if let Some(s) = t.resolution.get(name) {
+            if let Some(n) = self.graph.node(s) {
+                return Resolution::Renamed { node: n, symbol: s.clone(), via: "resolution-table" };
+            }
+        }
+        if let Some(cands) = t.alias.get(name) {
+            let hits: Vec<&String> = cands.iter().filter(|s| self.graph.node(s).is_some()).collect();
+            match hits.len() {
+                0 => {}
+                1 => {
+                    let n = self.graph.node(hits[0]).unwrap();
+                    return Resolution::Renamed { node: n, symbol: hits[0].clone(), via: "alias-table" };
+                }
+                _ => return Resolution::Ambiguous(hits.into_iter().cloned().collect()),
+            }
+        }
+        Resolution::Unknown
+    }
+}

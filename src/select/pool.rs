@@ -1,0 +1,184 @@
+//! Candidate pools: reading gene lists, resolving names to graph nodes, exclusions.
+//!
+//! A pool line is one gene (`MARS`), a GEARS condition (`A+ctrl`, `ctrl+A`, `A+B`) or `ctrl`.
+//! A double perturbation `A+B` is one candidate whose seed set is both genes. `ctrl` is skipped.
+//! Candidates are kept in ascending order of their seed node ids, which is the tie-break order.
+
+use crate::error::{Error, Result};
+use crate::graph::symbols::{Resolution, SymbolResolver};
+use crate::graph::{builtin, io, Graph};
+use std::collections::{BTreeMap, HashSet};
+
+/// One candidate perturbation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// Name as written in the output (graph symbols joined with `+`).
+    pub label: String,
+    /// Seed nodes, sorted.
+    pub seeds: Vec<u32>,
+}
+
+/// A resolved candidate pool and what happened while building it.
+#[derive(Clone, Debug, Default)]
+pub struct Pool {
+    /// Candidates in tie-break order (ascending seed ids).
+    pub candidates: Vec<Candidate>,
+    /// Notes for stderr (renames, skipped lines, duplicates).
+    pub notes: Vec<String>,
+}
+
+/// A list of names read from a file or a builtin, with 1-based line numbers.
+#[derive(Clone, Debug)]
+pub struct NameList {
+    /// Where the names came from.
+    pub source: String,
+    /// (line, name).
+    pub names: Vec<(usize, String)>,
+}
+
+/// Reads a gene list: `builtin:NAME`, or a file with one name per line. Blank lines and `#`
+/// comments are skipped. A selection TSV written by `graphreach select` (header `rank\tgene...`)
+/// is accepted too: its `gene` column is used.
+pub fn read_names(spec: &str) -> Result<NameList> {
+    if let Some(name) = spec.strip_prefix("builtin:") {
+        let names = builtin::pool(name)?.into_iter().enumerate().map(|(i, n)| (i + 1, n)).collect();
+        return Ok(NameList { source: spec.to_string(), names });
+    }
+    let path = std::path::Path::new(spec);
+    let bytes = io::read_maybe_gz(path)?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::parse(spec, 0, "the file is not UTF-8 text"))?;
+    let mut names = Vec::new();
+    let mut gene_col: Option<usize> = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if names.is_empty() && gene_col.is_none() && line.split('\t').any(|f| f == "gene") && line.contains('\t') {
+            gene_col = line.split('\t').position(|f| f == "gene");
+            continue;
+        }
+        let name = match gene_col {
+            Some(c) => line
+                .split('\t')
+                .nth(c)
+                .ok_or_else(|| Error::parse(spec, i + 1, format!("missing column {} ('gene') of the selection table", c + 1)))?,
+            None => {
+                let mut f = line.split(['\t', ',']);
+                let first = f.next().unwrap_or("").trim();
+                if f.next().is_some() {
+                    return Err(Error::parse(spec, i + 1, format!(
+                        "expected one gene per line but found several columns ('{line}'); write one name per line")));
+                }
+                first
+            }
+        };
+        names.push((i + 1, name.trim().to_string()));
+    }
+    if names.is_empty() {
+        return Err(Error::EmptyFile { path: spec.to_string(), hint: "; expected one gene symbol per line".into() });
+    }
+    Ok(NameList { source: spec.to_string(), names })
+}
+
+/// The genes of a name: `A` -> [A]; `A+ctrl`, `ctrl+A` -> [A]; `A+B` -> [A, B]; `ctrl` -> [].
+pub fn condition_genes(name: &str) -> Vec<&str> {
+    name.split('+').map(str::trim).filter(|g| !g.is_empty() && *g != "ctrl").collect()
+}
+
+/// Resolves names to seed sets. Unknown genes are an error listing up to ten of them, unless
+/// `skip_missing`, in which case they are dropped with a note.
+pub fn resolve_names(graph: &Graph, list: &NameList, skip_missing: bool) -> Result<Pool> {
+    let mut resolver = SymbolResolver::new(graph);
+    let mut pool = Pool::default();
+    let mut unknown: Vec<String> = Vec::new();
+    let mut by_seeds: BTreeMap<Vec<u32>, String> = BTreeMap::new();
+    let mut renamed = Vec::new();
+    let mut ctrl = 0usize;
+    let mut dups = 0usize;
+    for (_line, name) in &list.names {
+        let genes = condition_genes(name);
+        if genes.is_empty() {
+            ctrl += 1;
+            continue;
+        }
+        let mut seeds = Vec::new();
+        let mut labels = Vec::new();
+        let mut ok = true;
+        for g in genes {
+            match resolver.resolve(g) {
+                Resolution::Exact(n) => {
+                    seeds.push(n);
+                    labels.push(graph.label(n));
+                }
+                Resolution::Renamed { node, symbol, via } => {
+                    renamed.push(format!("{g}->{symbol} ({via})"));
+                    seeds.push(node);
+                    labels.push(symbol);
+                }
+                Resolution::Ambiguous(options) => {
+                    unknown.push(format!("{g} (ambiguous alias of {})", options.join("/")));
+                    ok = false;
+                }
+                Resolution::Unknown => {
+                    unknown.push(g.to_string());
+                    ok = false;
+                }
+            }
+        }
+        if !ok {
+            continue;
+        }
+        let mut pairs: Vec<(u32, String)> = seeds.into_iter().zip(labels).collect();
+        pairs.sort();
+        pairs.dedup();
+        let seeds: Vec<u32> = pairs.iter().map(|p| p.0).collect();
+        let label = pairs.iter().map(|p| p.1.as_str()).collect::<Vec<_>>().join("+");
+        if by_seeds.insert(seeds, label).is_some() {
+            dups += 1;
+        }
+    }
+    if !unknown.is_empty() {
+        if !skip_missing {
+            let shown = unknown.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+            let more = if unknown.len() > 10 { format!(", ... and {} more", unknown.len() - 10) } else { String::new() };
+            return Err(Error::UnknownGenes { path: list.source.clone(), graph: graph.name.clone(), count: unknown.len(), shown, more });
+        }
+        pool.notes.push(format!("skipped {} gene(s) not in the graph (--skip-missing): {}", unknown.len(), preview(&unknown)));
+    }
+    if !renamed.is_empty() {
+        pool.notes.push(format!("resolved {} renamed symbol(s): {}", renamed.len(), preview(&renamed)));
+    }
+    if ctrl > 0 {
+        pool.notes.push(format!("skipped {ctrl} 'ctrl' entr(y/ies): control is not a perturbation"));
+    }
+    if dups > 0 {
+        pool.notes.push(format!("collapsed {dups} duplicate candidate(s)"));
+    }
+    pool.candidates = by_seeds.into_iter().map(|(seeds, label)| Candidate { label, seeds }).collect();
+    Ok(pool)
+}
+
+fn preview(items: &[String]) -> String {
+    let mut s = items.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > 10 {
+        s.push_str(&format!(", ... ({} more)", items.len() - 10));
+    }
+    s
+}
+
+/// Every node of the graph as a single-gene candidate (`--candidates all`).
+pub fn all_nodes(graph: &Graph) -> Pool {
+    Pool {
+        candidates: (0..graph.n_nodes() as u32).map(|v| Candidate { label: graph.label(v), seeds: vec![v] }).collect(),
+        notes: Vec::new(),
+    }
+}
+
+/// Removes candidates that contain an excluded gene (a double with one test gene goes too, as in
+/// GEARS's and IterPert's splits). Returns how many were removed.
+pub fn apply_exclusions(pool: &mut Pool, excluded_nodes: &HashSet<u32>) -> usize {
+    let before = pool.candidates.len();
+    pool.candidates.retain(|c| !c.seeds.iter().any(|s| excluded_nodes.contains(s)));
+    before - pool.candidates.len()
+}
