@@ -4,3 +4,8 @@
 pub mod dataset;
 
 pub use dataset::{ConditionDe, CsrMatrix, Dataset};
+
+/// Loads a training-ready dataset written by `graphreach prepare` (or a GEARS `perturb_processed.h5ad`).
+pub fn load_dataset(path: &std::path::Path) -> crate::error::Result<Dataset> {
+    Err(crate::error::Error::invalid(format!("{}: dataset loading is not implemented in this build yet", path.display())))
+}
