@@ -164,3 +164,28 @@ fn maxspec_first_pick_is_the_global_minimum() {
     }
     assert_eq!(s.selection[0].node_id, best.1);
 }
+
+#[test]
+fn lazy_maxspec_equals_naive_maxspec() {
+    use graphreach::select::maxspec::{maxspec, maxspec_naive};
+    use graphreach::select::sets::BallLayout;
+    let cpu = CpuBackend::new();
+    let cfg = PowerIterConfig::default();
+    for (name, g) in common::shapes().into_iter().filter(|(_, g)| g.n_nodes() <= 200) {
+        for dir in [Direction::In, Direction::Undirected] {
+            let adj = g.hop_adjacency(dir);
+            let op = SpectralOperator::from_hop_adjacency(&adj);
+            let seeds = SetList::from_sets((0..g.n_nodes() as u32).map(|v| vec![v]));
+            let balls = cpu.balls(&adj, &seeds, 1, BallLayout::Auto).unwrap();
+            let budget = g.n_nodes().min(25);
+            let a = maxspec(&cpu, &op, &balls, budget, MaxSpecObjective::Min, &cfg).unwrap();
+            let b = maxspec_naive(&cpu, &op, &balls, budget, MaxSpecObjective::Min, &cfg).unwrap();
+            let ca: Vec<u32> = a.iter().map(|p| p.candidate).collect();
+            let cb: Vec<u32> = b.iter().map(|p| p.candidate).collect();
+            assert_eq!(ca, cb, "{name} {dir:?}");
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x.score - y.score).abs() <= 1e-9 * y.score.abs().max(1e-12), "{name}: {} vs {}", x.score, y.score);
+            }
+        }
+    }
+}
