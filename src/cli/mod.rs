@@ -1,7 +1,9 @@
 //! Command-line interface: clap-derive argument structs (one file per command family) that are
 //! turned into the library's config structs. Every command that computes takes `--backend`.
 
+mod graph_build_cmd;
 mod graph_cmd;
+mod graph_gen_cmd;
 mod output;
 mod select_cmd;
 
@@ -25,7 +27,7 @@ pub struct Cli {
 pub enum Command {
     /// Select perturbations from a candidate pool (GraphReach, MaxSpec, Random).
     Select(select_cmd::SelectArgs),
-    /// Graph utilities (info).
+    /// Graph utilities (info, gen, build).
     #[command(subcommand)]
     Graph(graph_cmd::GraphCommand),
     /// Mean pairwise Jaccard similarity of several selections (paper Eq. 19).
