@@ -7,7 +7,8 @@
 //!
 //! The pair computation sits behind [`JaccardTopK`]: [`CpuJaccard`] counts intersections through
 //! term -> gene postings ([`intersection_counts_for_target`]); a GPU backend can implement the same
-//! trait on the CSR arrays of [`GoIndex`] and reuse [`select_top`] for the exact tie-breaking.
+//! trait on the CSR arrays of [`GoIndex`] with the integer threshold of [`ThresholdTable`], and
+//! reuse [`select_top`] for the exact tie-breaking.
 
 use crate::error::Result;
 use rayon::prelude::*;
@@ -165,10 +166,31 @@ pub fn intersection_counts_for_target(index: &GoIndex, t: u32, counts: &mut [u32
     }
 }
 
-/// Whether `inter / union > min` in double precision (the rule of the reference files).
-#[inline]
-fn above(inter: u32, union: u32, min: f64) -> bool {
-    inter as f64 / union as f64 > min
+/// The threshold rule `inter / union > min` (double-precision quotient, as in the reference
+/// files) as integer lookups: for `sum = |GO(s)| + |GO(t)|`, `need[sum]` is the smallest
+/// intersection that passes. Exact, because the quotient `i / (sum - i)` grows with `i` and
+/// correctly rounded division is monotone. GPU backends can upload the table as is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThresholdTable {
+    /// `need[sum]`, for `sum` up to twice the largest GO set; `u32::MAX` where nothing passes.
+    pub need: Vec<u32>,
+}
+
+impl ThresholdTable {
+    /// The table for `index` and threshold `min`.
+    pub fn new(index: &GoIndex, min: f64) -> Self {
+        let max_size = (0..index.n_genes() as u32).map(|g| index.terms(g).len()).max().unwrap_or(0);
+        let need = (0..=2 * max_size as u32)
+            .map(|sum| (1..sum).find(|&i| i as f64 / (sum - i) as f64 > min).unwrap_or(u32::MAX))
+            .collect();
+        ThresholdTable { need }
+    }
+
+    /// Whether an intersection of `inter` terms between sets of sizes summing to `sum` passes.
+    #[inline]
+    pub fn passes(&self, inter: u32, sum: u32) -> bool {
+        inter >= self.need[sum as usize]
+    }
 }
 
 /// The CPU implementation: sparse postings, rayon over targets, one dense counter row per thread.
@@ -183,26 +205,24 @@ impl JaccardTopK for CpuJaccard {
     fn top_for_targets(&self, index: &GoIndex, targets: Range<u32>, cfg: &GoBuildConfig) -> Result<TargetBatch> {
         let n = index.n_genes();
         let keep = cfg.top_k.saturating_add(1);
+        let table = ThresholdTable::new(index, cfg.min_jaccard);
+        let sizes: Vec<u32> = (0..n as u32).map(|g| index.terms(g).len() as u32).collect();
         let per_target: Vec<(Vec<GoEdge>, u64)> = targets
             .into_par_iter()
             .map_init(
                 || vec![0u32; n],
                 |counts, t| {
                     intersection_counts_for_target(index, t, counts);
-                    let size_t = index.terms(t).len() as u32;
+                    let size_t = sizes[t as usize];
                     let mut rows = Vec::new();
-                    let mut passed = 0u64;
-                    for (s, c) in counts.iter_mut().enumerate() {
-                        if *c == 0 {
-                            continue;
-                        }
-                        let inter = std::mem::take(c);
-                        let union = index.terms(s as u32).len() as u32 + size_t - inter;
-                        if above(inter, union, cfg.min_jaccard) {
-                            passed += 1;
-                            rows.push(GoEdge { source: s as u32, target: t, inter, union });
+                    // need >= 1, so genes sharing no term (count 0) never pass.
+                    for (s, (&inter, &size_s)) in counts.iter().zip(&sizes).enumerate() {
+                        if table.passes(inter, size_s + size_t) {
+                            rows.push(GoEdge { source: s as u32, target: t, inter, union: size_s + size_t - inter });
                         }
                     }
+                    counts.fill(0);
+                    let passed = rows.len() as u64;
                     select_top(&mut rows, keep);
                     (rows, passed)
                 },

@@ -52,6 +52,22 @@ fn jaccard_ties_compare_exactly() {
 }
 
 #[test]
+fn threshold_table_equals_the_division_rule() {
+    let sizes: Vec<(String, Vec<u32>)> = (1..=60u32).map(|k| (format!("G{k:03}"), (0..k).collect())).collect();
+    let idx = GoIndex::new(sizes, 60);
+    for min in [0.0, 0.1, 0.25, 1.0 / 3.0, 0.5, 0.9] {
+        let table = ThresholdTable::new(&idx, min);
+        assert_eq!(table.need.len(), 121);
+        for sum in 2..=120u32 {
+            for inter in 0..=sum / 2 {
+                let want = inter > 0 && inter as f64 / (sum - inter) as f64 > min;
+                assert_eq!(table.passes(inter, sum), want, "min {min} inter {inter} sum {sum}");
+            }
+        }
+    }
+}
+
+#[test]
 fn malformed_input_names_file_and_line() {
     let dir = std::env::temp_dir().join(format!("graphreach-gobuild-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
