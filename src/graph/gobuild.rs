@@ -271,7 +271,7 @@ impl GoGraph {
             buf.extend_from_slice(self.genes[r.source as usize].as_bytes());
             buf.push(b'\t');
             buf.extend_from_slice(self.genes[r.target as usize].as_bytes());
-            write!(buf, "\t{:.6}\n", r.importance())?;
+            writeln!(buf, "\t{:.6}", r.importance())?;
             if buf.len() >= (1 << 16) - 256 {
                 w.write_all(&buf)?;
                 buf.clear();
