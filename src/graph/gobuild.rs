@@ -210,21 +210,23 @@ impl JaccardTopK for CpuJaccard {
         let per_target: Vec<(Vec<GoEdge>, u64)> = targets
             .into_par_iter()
             .map_init(
-                || vec![0u32; n],
-                |counts, t| {
+                // Per-thread scratch: the counter row and the passing rows (reused, no allocation
+                // per target beyond the kept rows).
+                || (vec![0u32; n], Vec::new()),
+                |(counts, passing), t| {
                     intersection_counts_for_target(index, t, counts);
                     let size_t = sizes[t as usize];
-                    let mut rows = Vec::new();
+                    passing.clear();
                     // need >= 1, so genes sharing no term (count 0) never pass.
                     for (s, (&inter, &size_s)) in counts.iter().zip(&sizes).enumerate() {
                         if table.passes(inter, size_s + size_t) {
-                            rows.push(GoEdge { source: s as u32, target: t, inter, union: size_s + size_t - inter });
+                            passing.push(GoEdge { source: s as u32, target: t, inter, union: size_s + size_t - inter });
                         }
                     }
                     counts.fill(0);
-                    let passed = rows.len() as u64;
-                    select_top(&mut rows, keep);
-                    (rows, passed)
+                    let passed = passing.len() as u64;
+                    select_top(passing, keep);
+                    (passing.clone(), passed)
                 },
             )
             .collect();

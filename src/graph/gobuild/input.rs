@@ -35,7 +35,7 @@ pub fn read_gene2go(path: &Path, exclude: &[String]) -> Result<Annotations> {
     let name = path.display().to_string();
     let text = text_of(path)?;
     let mut term_ids: HashMap<&str, u32> = HashMap::new();
-    let mut sets: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+    let mut sets: HashMap<&str, Vec<u32>> = HashMap::new();
     let (mut rows, mut excluded_rows) = (0usize, 0usize);
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim_end_matches('\r');
@@ -58,12 +58,19 @@ pub fn read_gene2go(path: &Path, exclude: &[String]) -> Result<Annotations> {
         }
         let next = term_ids.len() as u32;
         let id = *term_ids.entry(go).or_insert(next);
-        sets.entry(symbol).or_default().insert(id);
+        sets.entry(symbol).or_default().push(id);
     }
     if rows == 0 {
         return Err(Error::EmptyFile { path: name, hint: "; expected gene2go rows".into() });
     }
-    let genes = sets.into_iter().map(|(s, t)| (s.to_string(), t.into_iter().collect())).collect();
+    let genes = sets
+        .into_iter()
+        .map(|(s, mut t)| {
+            t.sort_unstable();
+            t.dedup();
+            (s.to_string(), t)
+        })
+        .collect();
     Ok(Annotations { genes, n_terms: term_ids.len(), rows, excluded_rows })
 }
 
