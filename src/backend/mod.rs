@@ -4,6 +4,10 @@
 //! identical selections.
 
 pub mod cpu;
+pub mod cuda;
+pub mod gpu_plan;
+pub mod source;
+pub mod wgpu;
 
 use crate::error::Result;
 use crate::graph::Csr;
@@ -124,6 +128,12 @@ pub trait Backend: Send + Sync {
     fn spectral_vector(&self, op: &SpectralOperator, set: &[u32], warm: &[f64], cfg: &PowerIterConfig) -> Result<(SpectralNorm, Vec<f64>)> {
         cpu::power_iteration(op, set, warm, cfg)
     }
+    /// Whether [`Backend::spectral_norms`] returns the CPU's f64 values bit for bit. When false
+    /// (the GPU backends compute in f32), MaxSpec re-scores the candidates near the best on the CPU
+    /// before choosing, so the selection is still the CPU's.
+    fn spectral_is_exact(&self) -> bool {
+        true
+    }
     /// Candidates re-evaluated per call by the lazy greedy loop.
     fn default_batch_width(&self) -> usize {
         1
@@ -152,9 +162,47 @@ pub fn select_backend(choice: BackendChoice) -> Result<(Box<dyn Backend>, Vec<St
 }
 
 fn gpu_cuda() -> Result<Box<dyn Backend>> {
-    Err(crate::error::Error::Backend { backend: "cuda", msg: "not available in this build".into() })
+    cuda::probe()
 }
 
-fn gpu_wgpu(_allow_software: bool) -> Result<Box<dyn Backend>> {
-    Err(crate::error::Error::Backend { backend: "wgpu", msg: "not available in this build".into() })
+fn gpu_wgpu(allow_software: bool) -> Result<Box<dyn Backend>> {
+    wgpu::probe(allow_software)
+}
+
+/// What probing one backend found.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProbeReport {
+    /// Backend name.
+    pub backend: &'static str,
+    /// Whether `--backend NAME` would work.
+    pub available: bool,
+    /// Whether `--backend auto` would take it (CUDA and hardware wgpu adapters only).
+    pub auto_eligible: bool,
+    /// The device description, or why it is unavailable.
+    pub detail: String,
+}
+
+fn report(backend: &'static str, r: Result<Box<dyn Backend>>, auto_eligible: bool) -> ProbeReport {
+    match r {
+        Ok(b) => ProbeReport { backend, available: true, auto_eligible, detail: b.describe() },
+        Err(e) => ProbeReport { backend, available: false, auto_eligible: false, detail: e.to_string() },
+    }
+}
+
+/// Probes every backend (CUDA, wgpu hardware then software, CPU) without choosing one.
+pub fn probe_all() -> Vec<ProbeReport> {
+    let mut out = vec![report("cuda", gpu_cuda(), true)];
+    out.push(match gpu_wgpu(false) {
+        Ok(b) => report("wgpu", Ok(b), true),
+        Err(hw) => match gpu_wgpu(true) {
+            Ok(b) => {
+                let mut r = report("wgpu", Ok(b), false);
+                r.detail = format!("{}; software adapter, used only with --backend wgpu ({hw})", r.detail);
+                r
+            }
+            Err(e) => report("wgpu", Err(e), false),
+        },
+    });
+    out.push(report("cpu", Ok(Box::new(cpu::CpuBackend::new())), true));
+    out
 }

@@ -12,7 +12,14 @@
 //!
 //! Exact shortcut: M[R,R] is a principal submatrix of M[R',R'] for R ⊆ R', so ρ never decreases as
 //! the set grows, and a candidate whose ball lies inside R scores exactly ρ(R) without any iteration.
+//!
+//! GPU scores: the CUDA and wgpu backends score a batch of candidates in one f32 launch
+//! ([`Backend::spectral_is_exact`] is false). Before a pick, [`refine_on_cpu`] re-scores on the CPU in
+//! f64 every candidate whose f32 score lies within [`REVERIFY_REL`] of the best (repeating until the
+//! window is stable, and always including f32 runs that did not converge), so the chosen candidate
+//! and its reported score are the CPU's, unless an f32 score is off by more than `REVERIFY_REL`.
 
+use crate::backend::cpu::CpuBackend;
 use crate::backend::{Backend, PowerIterConfig, SpectralOperator};
 use crate::error::Result;
 use crate::select::sets::{BallSet, Bitset, SetList};
@@ -42,6 +49,9 @@ pub struct SpecPick {
     /// Power iterations spent in this step (all candidates).
     pub iterations: u64,
 }
+
+/// Relative window around the best f32 score within which GPU candidates are re-scored in f64.
+pub const REVERIFY_REL: f64 = 1e-3;
 
 /// Candidates scored per backend call (bounds host memory for the batch of node sets).
 const SCORE_BATCH: usize = 256;
@@ -77,9 +87,10 @@ pub fn maxspec(
                 todo.push(k);
             }
         }
+        let mut unconverged = Vec::new();
+        let mut buf = Vec::new();
         for chunk in todo.chunks(SCORE_BATCH) {
             let mut sets = SetList::new();
-            let mut buf = Vec::new();
             for &k in chunk {
                 merge_sorted(&r_members, ball_sets.get(remaining[k] as usize), &mut buf);
                 sets.push(&buf);
@@ -88,7 +99,14 @@ pub fn maxspec(
             for (&k, s) in chunk.iter().zip(norms) {
                 scores[k] = s.sigma;
                 iterations += s.iterations as u64;
+                if !s.converged {
+                    unconverged.push(k);
+                }
             }
+        }
+        if !backend.spectral_is_exact() {
+            let set_of = |k: usize, out: &mut Vec<u32>| merge_sorted(&r_members, ball_sets.get(remaining[k] as usize), out);
+            refine_on_cpu(op, &mut scores, &todo, &unconverged, objective, &warm, cfg, set_of)?;
         }
         let best_k = pick_best(&scores, objective);
         let c = remaining[best_k];
@@ -106,6 +124,58 @@ pub fn maxspec(
         picks.push(SpecPick { candidate: c, score: scores[best_k], iterations });
     }
     Ok(picks)
+}
+
+/// Replaces approximate scores (positions `todo` of `scores`) by the CPU's f64 scores for every
+/// candidate that could be the pick: those within [`REVERIFY_REL`] of the best, iterated until no
+/// new candidate enters the window, plus those in `always`. `set_of(k)` writes candidate k's set.
+#[allow(clippy::too_many_arguments)]
+pub fn refine_on_cpu(
+    op: &SpectralOperator,
+    scores: &mut [f64],
+    todo: &[usize],
+    always: &[usize],
+    objective: MaxSpecObjective,
+    warm: &[f64],
+    cfg: &PowerIterConfig,
+    set_of: impl Fn(usize, &mut Vec<u32>),
+) -> Result<()> {
+    let cpu = CpuBackend::new();
+    let mut exact = vec![true; scores.len()];
+    todo.iter().for_each(|&k| exact[k] = false);
+    let mut pending: Vec<usize> = always.to_vec();
+    let mut buf = Vec::new();
+    loop {
+        if !pending.is_empty() {
+            pending.sort_unstable();
+            pending.dedup();
+            let mut sets = SetList::new();
+            for &k in &pending {
+                set_of(k, &mut buf);
+                sets.push(&buf);
+            }
+            for (&k, s) in pending.iter().zip(cpu.spectral_norms(op, &sets, warm, cfg)?) {
+                scores[k] = s.sigma;
+                exact[k] = true;
+            }
+        }
+        let best = scores[pick_best(scores, objective)];
+        let window = REVERIFY_REL * best.abs();
+        pending = todo
+            .iter()
+            .copied()
+            .filter(|&k| {
+                !exact[k]
+                    && match objective {
+                        MaxSpecObjective::Min => scores[k] <= best + window,
+                        MaxSpecObjective::Max => scores[k] >= best - window,
+                    }
+            })
+            .collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+    }
 }
 
 /// Index of the best score: the extreme value, then among all scores within [`TIE_REL`] of it the

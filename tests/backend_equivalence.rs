@@ -1,0 +1,145 @@
+//! Every GPU kernel against the CPU twin: balls and gains exactly, spectral norms within f32
+//! tolerance, and whole selections (TSV) identical for every method and direction.
+
+mod common;
+
+use common::{for_each_gpu, random_csr, SIZES};
+use graphreach::backend::cpu::CpuBackend;
+use graphreach::backend::{Backend, PowerIterConfig, SpectralOperator};
+use graphreach::graph::{Direction, Graph, Labels, LoadReport};
+use graphreach::rng::SplitMix64;
+use graphreach::select::sets::{BallLayout, SetList};
+use graphreach::select::{self, Budget, Method, SelectConfig};
+
+/// Singleton seeds for every node plus a few multi-node and one empty seed set.
+fn seeds(n: usize, seed: u64) -> SetList {
+    let mut s: Vec<Vec<u32>> = (0..n as u32).map(|v| vec![v]).collect();
+    let mut rng = SplitMix64::new(seed);
+    if n > 0 {
+        for _ in 0..5 {
+            s.push((0..3).map(|_| rng.below(n as u64) as u32).collect());
+        }
+    }
+    s.push(Vec::new());
+    SetList::from_sets(s)
+}
+
+#[test]
+fn balls_match_cpu_for_every_size_hop_count_and_layout() {
+    let cpu = CpuBackend::new();
+    for_each_gpu("balls", |gpu| {
+        for &n in &SIZES {
+            let adj = random_csr(n, 3, n as u64 + 1);
+            let s = seeds(n, 7);
+            for hops in 0..=3 {
+                for layout in [BallLayout::Auto, BallLayout::Sparse, BallLayout::Dense] {
+                    let want = cpu.balls(&adj, &s, hops, layout).unwrap();
+                    let got = gpu.balls(&adj, &s, hops, layout).unwrap();
+                    assert_eq!(got, want, "{} n={n} hops={hops} {layout:?}", gpu.name());
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn gains_and_commits_match_cpu_weighted_and_unweighted() {
+    let cpu = CpuBackend::new();
+    for_each_gpu("gains", |gpu| {
+        for &n in &SIZES {
+            let adj = random_csr(n, 4, 3 * n as u64 + 5);
+            let mut rng = SplitMix64::new(n as u64);
+            let w: Vec<u32> = (0..n).map(|_| rng.below(1 << 24) as u32 + 1).collect();
+            for hops in [1, 2] {
+                for layout in [BallLayout::Sparse, BallLayout::Dense] {
+                    let balls = cpu.balls(&adj, &seeds(n, 11), hops, layout).unwrap();
+                    for weights in [None, Some(w.as_slice())] {
+                        let mut want = cpu.coverage(&balls, weights).unwrap();
+                        let mut got = gpu.coverage(&balls, weights).unwrap();
+                        let all: Vec<u32> = (0..balls.len() as u32).collect();
+                        let ctx = format!("{} n={n} hops={hops} {layout:?} weighted={}", gpu.name(), weights.is_some());
+                        for round in 0..4 {
+                            let (mut a, mut b) = (vec![0; all.len()], vec![0; all.len()]);
+                            want.gains(&all, &mut a).unwrap();
+                            got.gains(&all, &mut b).unwrap();
+                            assert_eq!(b, a, "{ctx} round {round}");
+                            let pick = rng.below(all.len() as u64) as u32;
+                            assert_eq!(got.commit(pick).unwrap(), want.commit(pick).unwrap(), "{ctx} commit {pick}");
+                        }
+                        // A batch with repeats, in arbitrary order.
+                        let ids: Vec<u32> = (0..40).map(|_| rng.below(all.len() as u64) as u32).collect();
+                        let (mut a, mut b) = (vec![0; ids.len()], vec![0; ids.len()]);
+                        want.gains(&ids, &mut a).unwrap();
+                        got.gains(&ids, &mut b).unwrap();
+                        assert_eq!(b, a, "{ctx} repeated ids");
+                    }
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn spectral_norms_match_cpu_within_f32_tolerance() {
+    let cpu = CpuBackend::new();
+    let cfg = PowerIterConfig::default();
+    for_each_gpu("spectral norms", |gpu| {
+        for &n in &SIZES {
+            let adj = random_csr(n, 3, 17 * n as u64 + 1);
+            let op = SpectralOperator::from_hop_adjacency(&adj);
+            let balls = cpu.balls(&adj, &seeds(n, 5), 2, BallLayout::Sparse).unwrap().to_sets();
+            let sets = SetList::from_sets(balls.iter().step_by(7).map(|s| s.to_vec()).chain([Vec::new(), (0..n as u32).collect()]));
+            let warm = if n > 0 { graphreach::backend::cpu::power_iteration(&op, balls.get(0), &[], &cfg).unwrap().1 } else { Vec::new() };
+            for w in [&[][..], &warm[..]] {
+                let want = cpu.spectral_norms(&op, &sets, w, &cfg).unwrap();
+                let got = gpu.spectral_norms(&op, &sets, w, &cfg).unwrap();
+                assert_eq!(got.len(), want.len());
+                for (k, (g, c)) in got.iter().zip(&want).enumerate() {
+                    let err = (g.sigma - c.sigma).abs();
+                    assert!(err <= 1e-4 * c.sigma.max(1e-3), "{} n={n} set {k}: gpu {} cpu {}", gpu.name(), g.sigma, c.sigma);
+                }
+            }
+        }
+    });
+}
+
+fn graph(n: usize, seed: u64) -> Graph {
+    Graph::new(format!("random{n}"), Labels::Integers, random_csr(n, 3, seed), LoadReport::default())
+}
+
+#[test]
+fn selections_are_identical_on_cpu_and_gpu_for_every_method_and_direction() {
+    let cpu = CpuBackend::new();
+    let g = graph(300, 42);
+    let pool = select::pool::all_nodes(&g);
+    for_each_gpu("select", |gpu| {
+        for method in [Method::Graphreach, Method::NaiveGreedy, Method::Maxspec, Method::Random] {
+            for direction in [Direction::In, Direction::Out, Direction::Undirected] {
+                for layout in [BallLayout::Sparse, BallLayout::Dense] {
+                    let budget = if method == Method::Maxspec { 6 } else { 25 };
+                    let cfg = SelectConfig { method, direction, layout, budget: Budget::Count(budget), hops: 2, ..Default::default() };
+                    let want = select::select(&g, &pool, &cfg, &cpu, None).unwrap().to_tsv();
+                    let got = select::select(&g, &pool, &cfg, gpu, None).unwrap().to_tsv();
+                    assert_eq!(got, want, "{} {method:?} {direction:?} {layout:?}", gpu.name());
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn weighted_selections_are_identical_on_cpu_and_gpu() {
+    let cpu = CpuBackend::new();
+    let g = graph(500, 9);
+    let pool = select::pool::all_nodes(&g);
+    let mut rng = SplitMix64::new(3);
+    let w = select::NodeWeights::from_values(&(0..500).map(|_| rng.unit()).collect::<Vec<_>>()).unwrap();
+    for_each_gpu("weighted select", |gpu| {
+        for batch_width in [1, 7, 64] {
+            let cfg = SelectConfig { budget: Budget::Count(40), hops: 1, batch_width: Some(batch_width), ..Default::default() };
+            let want = select::select(&g, &pool, &cfg, &cpu, Some(&w)).unwrap().to_tsv();
+            let got = select::select(&g, &pool, &cfg, gpu, Some(&w)).unwrap().to_tsv();
+            assert_eq!(got, want, "{} batch width {batch_width}", gpu.name());
+        }
+    });
+}
