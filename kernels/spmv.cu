@@ -7,7 +7,9 @@
 // z = M[S,S]^T y as a gather over the rows of A^T, so no float atomics are needed), then the
 // dot product x.z (= sigma^2 for unit x) and the norm |z|, reduced in shared memory, and
 // x = z / |z|. Stops when sigma changes by at most `tol` relative (after the first iteration),
-// when z = 0 (sigma = 0), or after `max_iter` iterations. f32 throughout: MaxSpec re-checks the
+// when z = 0 (sigma = 0), or after `max_iter` iterations. One launch runs at most `iters`
+// iterations and leaves its state in `out` and `work`; the host relaunches until every set has
+// stopped (short launches keep clear of driver watchdogs). f32 throughout: MaxSpec re-checks the
 // candidates near the best on the CPU in f64 (see select::maxspec).
 //
 // Arguments:
@@ -17,11 +19,12 @@
 //   sets   : set offsets (n_sets + 1, into the member part) then sorted members
 //   work   : x | y | z, each `total` long, indexed like the members; x holds the (unit) start
 //            vector on entry and the singular vector on exit
-//   out    : 3 per set: sigma (f32 bits), iterations, converged (0/1)
-//   n_nodes, n_sets, total, max_iter, tol : the WGSL Params fields
+//   out    : 3 per set: sigma (f32 bits), iterations, state (0 running, 1 converged, 2 stopped at
+//            max_iter); all zero before the first launch
+//   n_nodes, n_sets, total, max_iter, tol, iters : the WGSL Params fields
 //
 // Entry (block size 256; grid 2D, flattened as block = blockIdx.y * gridDim.x + blockIdx.x):
-//   spmv_power_f32 (adj, adjt, dinv, sets, work, out, n_nodes, n_sets, total, max_iter, tol)
+//   spmv_power_f32 (adj, adjt, dinv, sets, work, out, n_nodes, n_sets, total, max_iter, tol, iters)
 
 __device__ unsigned int find_member(const unsigned int* sets, unsigned int c, unsigned int lo, unsigned int hi) {
     while (lo < hi) {
@@ -39,13 +42,14 @@ extern "C" __global__ void spmv_power_f32(const unsigned int* __restrict__ adj,
                                           const unsigned int* __restrict__ sets,
                                           float* work, unsigned int* out,
                                           unsigned int n_nodes, unsigned int n_sets, unsigned int total,
-                                          unsigned int max_iter, float tol) {
+                                          unsigned int max_iter, float tol, unsigned int iters) {
     __shared__ float red_a[256];
     __shared__ float red_b[256];
     __shared__ float scale;
     __shared__ unsigned int stop;
     unsigned int g = blockIdx.y * gridDim.x + blockIdx.x;
     if (g >= n_sets) return;
+    if (out[3u * g + 2u] != 0u) return;  // stopped in an earlier launch
     unsigned int l = threadIdx.x;
     unsigned int base = n_sets + 1u;
     unsigned int a = sets[g];
@@ -62,10 +66,11 @@ extern "C" __global__ void spmv_power_f32(const unsigned int* __restrict__ adj,
         }
         return;
     }
-    float sigma = 0.0f;
-    unsigned int it = 0u, converged = 0u;
+    float sigma = __uint_as_float(out[3u * g]);
+    unsigned int it = out[3u * g + 1u], state = 0u, here = 0u;
     for (;;) {
         ++it;
+        ++here;
         for (unsigned int r = l; r < k; r += 256u) {
             unsigned int v = sets[base + a + r];
             float dv = dinv[v];
@@ -105,20 +110,18 @@ extern "C" __global__ void spmv_power_f32(const unsigned int* __restrict__ adj,
         if (l == 0u) {
             float new_sigma = sqrtf(fmaxf(red_a[0], 0.0f));
             float zn = sqrtf(red_b[0]);
-            unsigned int st = 0u;
             if (zn == 0.0f) {
                 sigma = 0.0f;
-                converged = 1u;
-                st = 1u;
+                state = 1u;
                 scale = 0.0f;
             } else {
                 scale = 1.0f / zn;
                 bool done = fabsf(new_sigma - sigma) <= tol * new_sigma;
                 sigma = new_sigma;
-                if (done && it > 1u) { converged = 1u; st = 1u; }
+                if (done && it > 1u) state = 1u;
             }
-            if (it >= max_iter) st = 1u;
-            stop = st;
+            if (state == 0u && it >= max_iter) state = 2u;
+            stop = (state != 0u || here >= iters) ? 1u : 0u;
         }
         __syncthreads();
         float sc = scale;
@@ -131,6 +134,6 @@ extern "C" __global__ void spmv_power_f32(const unsigned int* __restrict__ adj,
     if (l == 0u) {
         out[3u * g] = __float_as_uint(sigma);
         out[3u * g + 1u] = it;
-        out[3u * g + 2u] = converged;
+        out[3u * g + 2u] = state;
     }
 }

@@ -6,7 +6,9 @@
 // z = M[S,S]^T y as a gather over the rows of A^T, so no float atomics are needed), then the
 // dot product x.z (= sigma^2 for unit x) and the norm |z|, reduced in workgroup memory, and
 // x = z / |z|. Stops when sigma changes by at most `tol` relative (after the first iteration),
-// when z = 0 (sigma = 0), or after `max_iter` iterations. f32 throughout: MaxSpec re-checks the
+// when z = 0 (sigma = 0), or after `max_iter` iterations. One launch runs at most `iters`
+// iterations and leaves its state in `out` and `work`; the host relaunches until every set has
+// stopped (short launches keep clear of driver watchdogs). f32 throughout: MaxSpec re-checks the
 // candidates near the best on the CPU in f64 (see select::maxspec).
 //
 // Bindings (group 0, in this order; `params` is last):
@@ -16,8 +18,9 @@
 //   3 sets   : array<u32>  set offsets (n_sets + 1, into the member part) then sorted members
 //   4 work   : array<f32>  x | y | z, each `total` long, indexed like the members; x holds the
 //                          (unit) start vector on entry and the singular vector on exit
-//   5 out    : array<u32>  3 per set: bitcast sigma, iterations, converged (0/1)
-//   6 params : uniform Params { n_nodes, n_sets, total, max_iter, tol }
+//   5 out    : array<u32>  3 per set: bitcast sigma, iterations, state (0 running, 1 converged,
+//                          2 stopped at max_iter); all zero before the first launch
+//   6 params : uniform Params { n_nodes, n_sets, total, max_iter, tol, iters }
 //
 // Entry (workgroup size 256; grid 2D, flattened as group = wid.y * num_workgroups.x + wid.x):
 //   spmv_power_f32 (adj, adjt, dinv, sets, work, out, params)
@@ -28,6 +31,7 @@ struct Params {
     total: u32,
     max_iter: u32,
     tol: f32,
+    iters: u32,
 }
 
 @group(0) @binding(0) var<storage, read> adj: array<u32>;
@@ -42,6 +46,7 @@ var<workgroup> red_a: array<f32, 256>;
 var<workgroup> red_b: array<f32, 256>;
 var<workgroup> scale: f32;
 var<workgroup> stop: u32;
+var<workgroup> state_in: u32;
 
 // Position of node `c` in members [lo, hi), or 0xffffffff.
 fn find(c: u32, lo: u32, hi: u32) -> u32 {
@@ -90,6 +95,12 @@ fn spmv_power_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     let tdx = params.n_nodes + 1u;   // indices start in adj / adjt
     let yo = params.total;
     let zo = 2u * params.total;
+    if (l == 0u) {
+        state_in = out[3u * g + 2u];
+    }
+    if (workgroupUniformLoad(&state_in) != 0u) {
+        return;
+    }
     if (k == 0u) {
         if (l == 0u) {
             out[3u * g] = bitcast<u32>(0.0f);
@@ -98,11 +109,13 @@ fn spmv_power_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
         }
         return;
     }
-    var sigma = 0.0;
-    var it = 0u;
-    var converged = 0u;
+    var sigma = bitcast<f32>(out[3u * g]);
+    var it = out[3u * g + 1u];
+    var state = 0u;
+    var here = 0u;
     loop {
         it = it + 1u;
+        here = here + 1u;
         // y = M[S,S] x
         for (var r = l; r < k; r = r + 256u) {
             let v = sets[base + a + r];
@@ -142,25 +155,22 @@ fn spmv_power_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
         if (l == 0u) {
             let new_sigma = sqrt(max(red_a[0], 0.0));
             let zn = sqrt(red_b[0]);
-            var st = 0u;
             if (zn == 0.0) {
                 sigma = 0.0;
-                converged = 1u;
-                st = 1u;
+                state = 1u;
                 scale = 0.0;
             } else {
                 scale = 1.0 / zn;
                 let done = abs(new_sigma - sigma) <= params.tol * new_sigma;
                 sigma = new_sigma;
                 if (done && it > 1u) {
-                    converged = 1u;
-                    st = 1u;
+                    state = 1u;
                 }
             }
-            if (it >= params.max_iter) {
-                st = 1u;
+            if (state == 0u && it >= params.max_iter) {
+                state = 2u;
             }
-            stop = st;
+            stop = select(0u, 1u, state != 0u || here >= params.iters);
         }
         let sc = workgroupUniformLoad(&scale);
         if (sc != 0.0) {
@@ -176,6 +186,6 @@ fn spmv_power_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     if (l == 0u) {
         out[3u * g] = bitcast<u32>(sigma);
         out[3u * g + 1u] = it;
-        out[3u * g + 2u] = converged;
+        out[3u * g + 2u] = state;
     }
 }

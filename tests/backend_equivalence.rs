@@ -8,6 +8,7 @@ use graphreach::backend::cpu::CpuBackend;
 use graphreach::backend::{Backend, PowerIterConfig, SpectralOperator};
 use graphreach::graph::{Direction, Graph, Labels, LoadReport};
 use graphreach::rng::SplitMix64;
+use graphreach::select::maxspec::REVERIFY_REL;
 use graphreach::select::sets::{BallLayout, SetList};
 use graphreach::select::{self, Budget, Method, SelectConfig};
 
@@ -94,10 +95,15 @@ fn spectral_norms_match_cpu_within_f32_tolerance() {
                 let want = cpu.spectral_norms(&op, &sets, w, &cfg).unwrap();
                 let got = gpu.spectral_norms(&op, &sets, w, &cfg).unwrap();
                 assert_eq!(got.len(), want.len());
+                let mut worst = 0.0f64;
                 for (k, (g, c)) in got.iter().zip(&want).enumerate() {
-                    let err = (g.sigma - c.sigma).abs();
-                    assert!(err <= 1e-4 * c.sigma.max(1e-3), "{} n={n} set {k}: gpu {} cpu {}", gpu.name(), g.sigma, c.sigma);
+                    let rel = (g.sigma - c.sigma).abs() / c.sigma.max(1e-3);
+                    worst = worst.max(rel);
+                    // MaxSpec re-scores on the CPU everything within REVERIFY_REL of the best, so
+                    // f32 scores must stay well inside that window.
+                    assert!(rel <= REVERIFY_REL / 4.0, "{} n={n} set {k}: gpu {:?} cpu {:?}", gpu.name(), g, c);
                 }
+                eprintln!("{} n={n}: worst relative spectral-norm error {worst:.2e} over {} sets", gpu.name(), got.len());
             }
         }
     });

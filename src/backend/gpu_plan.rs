@@ -191,7 +191,7 @@ pub fn dinv_f32(op: &SpectralOperator) -> Vec<f32> {
 
 /// The f32 relative tolerance used on the GPU for a requested f64 tolerance.
 pub fn f32_tol(tol: f64) -> f32 {
-    tol.max(2e-6) as f32
+    tol.max(1e-6) as f32
 }
 
 /// A content fingerprint of a spectral operator (FNV-1a over its arrays), used to reuse uploads.

@@ -125,6 +125,8 @@ pub struct SpmvParams {
     pub max_iter: u32,
     /// Relative tolerance on sigma.
     pub tol: f32,
+    /// Iterations per launch (the host relaunches until every set has stopped).
+    pub iters: u32,
     /// Unused (uniform size multiple of 16).
-    pub pad: [u32; 3],
+    pub pad: [u32; 2],
 }

@@ -51,7 +51,7 @@ pub struct SpecPick {
 }
 
 /// Relative window around the best f32 score within which GPU candidates are re-scored in f64.
-pub const REVERIFY_REL: f64 = 1e-3;
+pub const REVERIFY_REL: f64 = 1e-2;
 
 /// Candidates scored per backend call (bounds host memory for the batch of node sets).
 const SCORE_BATCH: usize = 256;

@@ -13,6 +13,9 @@ use std::sync::Mutex;
 /// Members per launch (x, y, z of 4 bytes each per member).
 const MAX_MEMBERS: u64 = 1 << 27;
 
+/// Power iterations per launch.
+const ITERS_PER_LAUNCH: u32 = 64;
+
 /// An operator on the device.
 pub struct Uploaded {
     key: u64,
@@ -53,14 +56,21 @@ pub fn norms(ctx: &Ctx, cache: &Mutex<Option<Uploaded>>, op: &SpectralOperator, 
         let setbuf = ctx.upload("spectral sets", &packed)?;
         let mut workbuf = ctx.upload("power-iteration vectors", &work)?;
         let mut outbuf = ctx.zeros::<u32>("spectral results", 3 * (end - start))?;
-        let p = SpmvParams { n_nodes: op.n() as u32, n_sets: (end - start) as u32, total: total as u32, max_iter: cfg.max_iter, tol: f32_tol(cfg.tol), pad: [0; 3] };
-        let mut b = ctx.stream.launch_builder(&f);
-        b.arg(&up.adj).arg(&up.adjt).arg(&up.dinv).arg(&setbuf).arg(&mut workbuf).arg(&mut outbuf);
-        b.arg(&p.n_nodes).arg(&p.n_sets).arg(&p.total).arg(&p.max_iter).arg(&p.tol);
-        // SAFETY: argument types and order match spmv_power_f32 in kernels/spmv.cu.
-        ctx.launched(&SPMV_POWER, unsafe { b.launch(ctx.cfg(&SPMV_POWER, (end - start) as u64)?) })?;
-        let r = ctx.download("spectral results", &outbuf)?;
-        out.extend(r.chunks_exact(3).take(end - start).map(|c| SpectralNorm { sigma: f32::from_bits(c[0]) as f64, iterations: c[1], converged: c[2] != 0 }));
+        let p = SpmvParams { n_nodes: op.n() as u32, n_sets: (end - start) as u32, total: total as u32, max_iter: cfg.max_iter, tol: f32_tol(cfg.tol), iters: ITERS_PER_LAUNCH, pad: [0; 2] };
+        let mut launches = 0;
+        let r = loop {
+            let mut b = ctx.stream.launch_builder(&f);
+            b.arg(&up.adj).arg(&up.adjt).arg(&up.dinv).arg(&setbuf).arg(&mut workbuf).arg(&mut outbuf);
+            b.arg(&p.n_nodes).arg(&p.n_sets).arg(&p.total).arg(&p.max_iter).arg(&p.tol).arg(&p.iters);
+            // SAFETY: argument types and order match spmv_power_f32 in kernels/spmv.cu.
+            ctx.launched(&SPMV_POWER, unsafe { b.launch(ctx.cfg(&SPMV_POWER, (end - start) as u64)?) })?;
+            launches += 1;
+            let r = ctx.download("spectral results", &outbuf)?;
+            if r.chunks_exact(3).take(end - start).all(|c| c[2] != 0) || launches * ITERS_PER_LAUNCH >= cfg.max_iter.max(1) {
+                break r;
+            }
+        };
+        out.extend(r.chunks_exact(3).take(end - start).map(|c| SpectralNorm { sigma: f32::from_bits(c[0]) as f64, iterations: c[1], converged: c[2] == 1 }));
         start = end;
     }
     Ok(out)

@@ -9,6 +9,9 @@ use crate::error::Result;
 use crate::select::sets::SetList;
 use std::sync::Mutex;
 
+/// Power iterations per launch.
+const ITERS_PER_LAUNCH: u32 = 64;
+
 /// An operator on the device.
 pub struct Uploaded {
     key: u64,
@@ -56,11 +59,20 @@ pub fn norms(ctx: &Ctx, cache: &Mutex<Option<Uploaded>>, op: &SpectralOperator, 
             total: total as u32,
             max_iter: cfg.max_iter,
             tol: f32_tol(cfg.tol),
-            pad: [0; 3],
+            iters: ITERS_PER_LAUNCH,
+            pad: [0; 2],
         };
-        ctx.dispatch(&SPMV_POWER, &[&up.adj, &up.adjt, &up.dinv, &setbuf, &workbuf, &outbuf], &p, (end - start) as u64)?;
-        let r = ctx.read_u32(&outbuf, 3 * (end - start))?;
-        out.extend(r.chunks_exact(3).map(|c| SpectralNorm { sigma: f32::from_bits(c[0]) as f64, iterations: c[1], converged: c[2] != 0 }));
+        let mut r;
+        let mut launches = 0;
+        loop {
+            ctx.dispatch(&SPMV_POWER, &[&up.adj, &up.adjt, &up.dinv, &setbuf, &workbuf, &outbuf], &p, (end - start) as u64)?;
+            launches += 1;
+            r = ctx.read_u32(&outbuf, 3 * (end - start))?;
+            if r.chunks_exact(3).all(|c| c[2] != 0) || launches * ITERS_PER_LAUNCH >= cfg.max_iter.max(1) {
+                break;
+            }
+        }
+        out.extend(r.chunks_exact(3).map(|c| SpectralNorm { sigma: f32::from_bits(c[0]) as f64, iterations: c[1], converged: c[2] == 1 }));
         start = end;
     }
     Ok(out)
