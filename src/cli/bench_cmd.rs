@@ -59,7 +59,14 @@ pub fn run(a: BenchArgs) -> Result<()> {
         let backend: Box<dyn Backend> = match select_backend(choice) {
             Ok((b, _)) => b,
             Err(e) => {
-                println!("{choice:?}\t-\tskipped\tNA\tNA\t# {e}");
+                let name = match choice {
+                    BackendChoice::Auto => "auto",
+                    BackendChoice::Cpu => "cpu",
+                    BackendChoice::Cuda => "cuda",
+                    BackendChoice::Wgpu => "wgpu",
+                };
+                println!("{name}\t-\tskipped\tNA\tNA");
+                eprintln!("skipped {name}: {e}");
                 continue;
             }
         };
