@@ -1,9 +1,9 @@
 //! Every GPU kernel against the CPU twin: balls and gains exactly, spectral norms within f32
 //! tolerance, and whole selections (TSV) identical for every method and direction.
 
-mod common;
+mod gpu_common;
 
-use common::{for_each_gpu, random_csr, SIZES};
+use gpu_common::{for_each_gpu, random_csr, SIZES};
 use graphreach::backend::cpu::CpuBackend;
 use graphreach::backend::{Backend, PowerIterConfig, SpectralOperator};
 use graphreach::graph::{Direction, Graph, Labels, LoadReport};

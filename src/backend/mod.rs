@@ -2,6 +2,21 @@
 //! covered-set update, and batched spectral norms), behind one small trait. [`cpu::CpuBackend`]
 //! is the reference twin; the CUDA and wgpu backends implement the same trait and must give
 //! identical selections.
+//!
+//! GPU kernels live in `kernels/` ([`source`]); host-side tiling and packing shared by both GPU
+//! backends is in [`gpu_plan`]. Device memory, with n nodes, e edges of the hop adjacency,
+//! C candidates, balls B_i and words W = 2 * ceil(n / 64) u32 words per bitset row:
+//!
+//! * balls: the CSR (4(n + 1) + 4e bytes) plus, per tile of R seed sets, three bitset buffers of
+//!   4RW bytes (about 3Rn/8). Tiles hold at most 64 MiB per buffer on wgpu and a quarter of the
+//!   free memory (at most 1 GiB) on CUDA; the host collects each tile's rows. When
+//!   C * 4W exceeds [`gpu_plan::MAX_BITSET_REACH_BYTES`] (2 GiB) and the layout is not dense, the
+//!   CPU twin builds the balls instead (sparse BFS costs only the ball sizes).
+//! * coverage: the balls once (sparse: 4 sum|B_i| + 4(C + 1) bytes; dense: 4CW bytes = Cn/8), the
+//!   covered bitset (4W), weights (4n) and per call 12 bytes per evaluated id. Ball buffers are
+//!   split into tiles under the binding limit (128 MiB on lavapipe) on wgpu and under 2 GiB on CUDA.
+//! * spectral norms: A and A^T (8(n + 1) + 8e bytes), D^-1/2 (4n), and per launch of up to 256
+//!   sets 4(257 + m) + 12m + 12 * 256 bytes for m members in all.
 
 pub mod cpu;
 pub mod cuda;
