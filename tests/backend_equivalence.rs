@@ -10,7 +10,7 @@ use graphreach::graph::{Direction, Graph, Labels, LoadReport};
 use graphreach::rng::SplitMix64;
 use graphreach::select::maxspec::REVERIFY_REL;
 use graphreach::select::sets::{BallLayout, SetList};
-use graphreach::select::{self, Budget, Method, SelectConfig};
+use graphreach::select::{self, Budget, MaxSpecObjective, Method, SelectConfig};
 
 /// Singleton seeds for every node plus a few multi-node and one empty seed set.
 fn seeds(n: usize, seed: u64) -> SetList {
@@ -129,6 +129,21 @@ fn selections_are_identical_on_cpu_and_gpu_for_every_method_and_direction() {
                     assert_eq!(got, want, "{} {method:?} {direction:?} {layout:?}", gpu.name());
                 }
             }
+        }
+    });
+}
+
+#[test]
+fn maxspec_max_objective_is_identical_on_cpu_and_gpu() {
+    let cpu = CpuBackend::new();
+    let g = graph(400, 77);
+    let pool = select::pool::all_nodes(&g);
+    for_each_gpu("maxspec max", |gpu| {
+        for direction in [Direction::In, Direction::Undirected] {
+            let cfg = SelectConfig { method: Method::Maxspec, objective: MaxSpecObjective::Max, direction, budget: Budget::Count(5), hops: 1, ..Default::default() };
+            let want = select::select(&g, &pool, &cfg, &cpu, None).unwrap().to_tsv();
+            let got = select::select(&g, &pool, &cfg, gpu, None).unwrap().to_tsv();
+            assert_eq!(got, want, "{} {direction:?}", gpu.name());
         }
     });
 }

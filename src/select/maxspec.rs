@@ -14,10 +14,13 @@
 //! the set grows, and a candidate whose ball lies inside R scores exactly ρ(R) without any iteration.
 //!
 //! GPU scores: the CUDA and wgpu backends score a batch of candidates in one f32 launch
-//! ([`Backend::spectral_is_exact`] is false). Before a pick, [`refine_on_cpu`] re-scores on the CPU in
-//! f64 every candidate whose f32 score lies within [`REVERIFY_REL`] of the best (repeating until the
-//! window is stable, and always including f32 runs that did not converge), so the chosen candidate
-//! and its reported score are the CPU's, unless an f32 score is off by more than `REVERIFY_REL`.
+//! ([`Backend::spectral_is_exact`] is false), accurate to well within [`REVERIFY_REL`] (tested).
+//! Every candidate that can still win or tie is re-scored on the CPU in f64 before a pick: with
+//! the lazy `min` search, a GPU score within `REVERIFY_REL` of the best known score is re-scored at
+//! once, and any other is kept as the lower bound `score * (1 - REVERIFY_REL)`, re-scored on the CPU
+//! if the search ever reaches it; with `max` (or the naive search), [`refine_on_cpu`] re-scores
+//! the window around the best until it is stable. GPU runs that did not converge are always
+//! re-scored. So picks and reported scores are the CPU's, bit for bit.
 
 use crate::backend::cpu::CpuBackend;
 use crate::backend::{Backend, PowerIterConfig, SpectralOperator};
@@ -50,13 +53,19 @@ pub struct SpecPick {
     pub iterations: u64,
 }
 
-/// Relative window around the best f32 score within which GPU candidates are re-scored in f64.
+/// Relative accuracy the f32 GPU scores are trusted to: GPU scores within this window of the best
+/// are re-scored on the CPU in f64, and others are deflated by it to serve as lower bounds.
 pub const REVERIFY_REL: f64 = 1e-2;
 
 /// Candidates scored per backend call (bounds host memory for the batch of node sets).
 const SCORE_BATCH: usize = 256;
 
 /// Runs MaxSpec for `budget` picks over `balls` (one per candidate).
+///
+/// With the `min` objective the search is lazy: ρ(R_t ∪ ball(c)) never decreases as R_t grows, so a
+/// score from an earlier step is a lower bound. Each step re-scores (in batches) only the candidates
+/// whose bound falls inside the tie window of the best fresh score, which gives exactly the choice
+/// of [`maxspec_naive`]. The `max` objective has no such bound and scores every candidate.
 pub fn maxspec(
     backend: &dyn Backend,
     op: &SpectralOperator,
@@ -65,63 +74,168 @@ pub fn maxspec(
     objective: MaxSpecObjective,
     cfg: &PowerIterConfig,
 ) -> Result<Vec<SpecPick>> {
-    let n_cand = balls.len();
-    let n = op.n();
-    let ball_sets = balls.to_sets();
-    let mut in_r = Bitset::new(n);
-    let mut r_members: Vec<u32> = Vec::new();
-    let mut rho_r = 0.0f64;
-    let mut warm: Vec<f64> = Vec::new();
-    let mut taken = vec![false; n_cand];
-    let mut picks = Vec::with_capacity(budget);
-    for _ in 0..budget.min(n_cand) {
-        let remaining: Vec<u32> = (0..n_cand as u32).filter(|&c| !taken[c as usize]).collect();
-        let mut scores = vec![f64::NAN; remaining.len()];
-        let mut iterations = 0u64;
-        // Candidates whose ball adds nodes need a power iteration; the others score rho(R) exactly.
+    run(backend, op, balls, budget, objective, cfg, objective == MaxSpecObjective::Min)
+}
+
+/// MaxSpec that re-scores every remaining candidate at every step (reference for tests).
+pub fn maxspec_naive(
+    backend: &dyn Backend,
+    op: &SpectralOperator,
+    balls: &BallSet,
+    budget: usize,
+    objective: MaxSpecObjective,
+    cfg: &PowerIterConfig,
+) -> Result<Vec<SpecPick>> {
+    run(backend, op, balls, budget, objective, cfg, false)
+}
+
+/// Mutable state of one MaxSpec run.
+struct State {
+    ball_sets: SetList,
+    in_r: Bitset,
+    r_members: Vec<u32>,
+    rho_r: f64,
+    warm: Vec<f64>,
+}
+
+impl State {
+    /// Scores ρ(R ∪ ball(c)) of `cands` (exact ρ(R) for balls inside R) as (value, exact).
+    /// Inexact values come from an f32 backend; `force_exact` scores on the CPU twin instead.
+    fn score(&self, backend: &dyn Backend, op: &SpectralOperator, cands: &[u32], cfg: &PowerIterConfig, iters: &mut u64, force_exact: bool) -> Result<Vec<(f64, bool)>> {
+        let cpu = CpuBackend::new();
+        let b: &dyn Backend = if force_exact && !backend.spectral_is_exact() { &cpu } else { backend };
+        let mut scores = vec![(f64::NAN, true); cands.len()];
         let mut todo: Vec<usize> = Vec::new();
-        for (k, &c) in remaining.iter().enumerate() {
-            if ball_sets.get(c as usize).iter().all(|&m| in_r.get(m)) && !r_members.is_empty() {
-                scores[k] = rho_r;
+        for (k, &c) in cands.iter().enumerate() {
+            if !self.r_members.is_empty() && self.ball_sets.get(c as usize).iter().all(|&m| self.in_r.get(m)) {
+                scores[k] = (self.rho_r, true);
             } else {
                 todo.push(k);
             }
         }
-        let mut unconverged = Vec::new();
         let mut buf = Vec::new();
+        let mut unconverged = Vec::new();
         for chunk in todo.chunks(SCORE_BATCH) {
             let mut sets = SetList::new();
             for &k in chunk {
-                merge_sorted(&r_members, ball_sets.get(remaining[k] as usize), &mut buf);
+                self.set_of(cands[k], &mut buf);
                 sets.push(&buf);
             }
-            let norms = backend.spectral_norms(op, &sets, &warm, cfg)?;
+            let norms = b.spectral_norms(op, &sets, &self.warm, cfg)?;
             for (&k, s) in chunk.iter().zip(norms) {
-                scores[k] = s.sigma;
-                iterations += s.iterations as u64;
-                if !s.converged {
+                scores[k] = (s.sigma, b.spectral_is_exact());
+                *iters += s.iterations as u64;
+                if !s.converged && !b.spectral_is_exact() {
                     unconverged.push(k);
                 }
             }
         }
-        if !backend.spectral_is_exact() {
-            let set_of = |k: usize, out: &mut Vec<u32>| merge_sorted(&r_members, ball_sets.get(remaining[k] as usize), out);
-            refine_on_cpu(op, &mut scores, &todo, &unconverged, objective, &warm, cfg, set_of)?;
+        // An f32 run that stopped at the iteration cap is not trusted even as a bound.
+        if !unconverged.is_empty() {
+            let again: Vec<u32> = unconverged.iter().map(|&k| cands[k]).collect();
+            for (&k, v) in unconverged.iter().zip(self.score(backend, op, &again, cfg, iters, true)?) {
+                scores[k] = v;
+            }
         }
-        let best_k = pick_best(&scores, objective);
-        let c = remaining[best_k];
-        taken[c as usize] = true;
-        for &m in ball_sets.get(c as usize) {
-            in_r.insert(m);
+        Ok(scores)
+    }
+
+    /// R ∪ ball(c) into `out`.
+    fn set_of(&self, c: u32, out: &mut Vec<u32>) {
+        merge_sorted(&self.r_members, self.ball_sets.get(c as usize), out);
+    }
+}
+
+fn run(
+    backend: &dyn Backend,
+    op: &SpectralOperator,
+    balls: &BallSet,
+    budget: usize,
+    objective: MaxSpecObjective,
+    cfg: &PowerIterConfig,
+    lazy: bool,
+) -> Result<Vec<SpecPick>> {
+    let n_cand = balls.len();
+    let mut st = State { ball_sets: balls.to_sets(), in_r: Bitset::new(op.n()), r_members: Vec::new(), rho_r: 0.0, warm: Vec::new() };
+    // Per candidate: last score and the step it was computed at (None = taken).
+    let mut bound: Vec<Option<(f64, usize)>> = vec![Some((f64::NEG_INFINITY, usize::MAX)); n_cand];
+    // Step at which a candidate's bound is a deflated f32 score (usize::MAX = never).
+    let mut approx_at: Vec<usize> = vec![usize::MAX; n_cand];
+    let mut picks = Vec::with_capacity(budget);
+    for step in 0..budget.min(n_cand) {
+        let mut iterations = 0u64;
+        let (c, score) = if !lazy {
+            let remaining: Vec<u32> = (0..n_cand as u32).filter(|&c| bound[c as usize].is_some()).collect();
+            let scored = st.score(backend, op, &remaining, cfg, &mut iterations, false)?;
+            let mut scores: Vec<f64> = scored.iter().map(|x| x.0).collect();
+            let inexact: Vec<usize> = (0..scored.len()).filter(|&k| !scored[k].1).collect();
+            if !inexact.is_empty() {
+                refine_on_cpu(op, &mut scores, &inexact, &[], objective, &st.warm, cfg, |k, out| st.set_of(remaining[k], out))?;
+            }
+            let k = pick_best(&scores, objective);
+            (remaining[k], scores[k])
+        } else {
+            loop {
+                // Best fresh score so far and the stale candidates whose bound may still beat or tie it.
+                let mut best = f64::INFINITY;
+                for b in bound.iter().flatten() {
+                    if b.1 == step {
+                        best = best.min(b.0);
+                    }
+                }
+                let limit = if best.is_finite() { best + TIE_REL * best.abs() } else { f64::INFINITY };
+                // Stale: a bound from an earlier step, or a deflated f32 score from this one.
+                let mut stale: Vec<u32> = (0..n_cand as u32)
+                    .filter(|&c| matches!(bound[c as usize], Some((v, s)) if s != step && v <= limit))
+                    .collect();
+                if stale.is_empty() {
+                    break;
+                }
+                // Score the lowest bounds first: they are the likeliest winners.
+                stale.sort_by(|&a, &b| bound[a as usize].unwrap().0.total_cmp(&bound[b as usize].unwrap().0).then(a.cmp(&b)));
+                stale.truncate(SCORE_BATCH);
+                // Candidates already scored in f32 at this step get their exact score now.
+                let (again, first): (Vec<u32>, Vec<u32>) = stale.iter().partition(|&&c| approx_at[c as usize] == step);
+                for (&c, (v, _)) in again.iter().zip(st.score(backend, op, &again, cfg, &mut iterations, true)?) {
+                    bound[c as usize] = Some((v, step));
+                }
+                let scored = st.score(backend, op, &first, cfg, &mut iterations, false)?;
+                let best_f32 = scored.iter().map(|x| x.0).fold(best, f64::min);
+                let mut verify = Vec::new();
+                for (&c, &(v, exact)) in first.iter().zip(&scored) {
+                    if exact {
+                        bound[c as usize] = Some((v, step));
+                    } else if v <= best_f32 + REVERIFY_REL * best_f32.abs() {
+                        verify.push(c);
+                    } else {
+                        // A lower bound of the true score, re-scored exactly if the search reaches it.
+                        bound[c as usize] = Some((v * (1.0 - REVERIFY_REL), usize::MAX));
+                        approx_at[c as usize] = step;
+                    }
+                }
+                for (&c, (v, _)) in verify.iter().zip(st.score(backend, op, &verify, cfg, &mut iterations, true)?) {
+                    bound[c as usize] = Some((v, step));
+                }
+            }
+            let fresh: Vec<(u32, f64)> = (0..n_cand as u32)
+                .filter_map(|c| bound[c as usize].filter(|b| b.1 == step).map(|b| (c, b.0)))
+                .collect();
+            let scores: Vec<f64> = fresh.iter().map(|f| f.1).collect();
+            let k = pick_best(&scores, objective);
+            fresh[k]
+        };
+        bound[c as usize] = None;
+        for &m in st.ball_sets.get(c as usize) {
+            st.in_r.insert(m);
         }
         let mut merged = Vec::new();
-        merge_sorted(&r_members, ball_sets.get(c as usize), &mut merged);
-        r_members = merged;
+        merge_sorted(&st.r_members, st.ball_sets.get(c as usize), &mut merged);
+        st.r_members = merged;
         // Warm start for the next step: the singular vector of the new R.
-        let (norm, vec) = backend.spectral_vector(op, &r_members, &warm, cfg)?;
-        warm = vec;
-        rho_r = norm.sigma;
-        picks.push(SpecPick { candidate: c, score: scores[best_k], iterations });
+        let (norm, vec) = backend.spectral_vector(op, &st.r_members, &st.warm, cfg)?;
+        st.warm = vec;
+        st.rho_r = norm.sigma;
+        picks.push(SpecPick { candidate: c, score, iterations });
     }
     Ok(picks)
 }
@@ -219,7 +333,6 @@ pub fn merge_sorted(a: &[u32], b: &[u32], out: &mut Vec<u32>) {
     out.extend_from_slice(&a[i..]);
     out.extend_from_slice(&b[j..]);
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
