@@ -164,3 +164,47 @@ fn weighted_selections_are_identical_on_cpu_and_gpu() {
         }
     });
 }
+
+/// With bindings capped at 64 KiB, balls, coverage and spectral norms run in many tiles and still
+/// match the CPU; a set too large for one binding is an out-of-memory error naming its size.
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_tiled_paths_match_cpu_and_report_oversized_bindings() {
+    use graphreach::backend::wgpu::WgpuBackend;
+    let gpu = match WgpuBackend::open_with_binding_limit(true, 64 << 10) {
+        Ok(b) => b,
+        Err(e) if std::env::var("GRAPHREACH_REQUIRE_WGPU").as_deref() == Ok("1") => panic!("{e}"),
+        Err(e) => return eprintln!("SKIPPED tiled wgpu test: {e}"),
+    };
+    eprintln!("tiled wgpu test on {}", gpu.describe());
+    let cpu = CpuBackend::new();
+    let n = 1537;
+    let adj = random_csr(n, 4, 99);
+    let s = seeds(n, 3);
+    for layout in [BallLayout::Sparse, BallLayout::Dense] {
+        let balls = cpu.balls(&adj, &s, 2, layout).unwrap();
+        assert_eq!(gpu.balls(&adj, &s, 2, layout).unwrap(), balls, "{layout:?}");
+        let mut want = cpu.coverage(&balls, None).unwrap();
+        let mut got = gpu.coverage(&balls, None).unwrap();
+        let all: Vec<u32> = (0..balls.len() as u32).collect();
+        for pick in [5u32, 700, 1536, 1540] {
+            let (mut a, mut b) = (vec![0; all.len()], vec![0; all.len()]);
+            want.gains(&all, &mut a).unwrap();
+            got.gains(&all, &mut b).unwrap();
+            assert_eq!(b, a, "{layout:?} before commit {pick}");
+            assert_eq!(got.commit(pick).unwrap(), want.commit(pick).unwrap());
+        }
+    }
+    let op = SpectralOperator::from_hop_adjacency(&adj);
+    let sets = cpu.balls(&adj, &s, 2, BallLayout::Sparse).unwrap().to_sets();
+    let cfg = PowerIterConfig::default();
+    let want = cpu.spectral_norms(&op, &sets, &[], &cfg).unwrap();
+    let got = gpu.spectral_norms(&op, &sets, &[], &cfg).unwrap();
+    for (g, c) in got.iter().zip(&want) {
+        assert!((g.sigma - c.sigma).abs() <= REVERIFY_REL / 4.0 * c.sigma.max(1e-3), "gpu {g:?} cpu {c:?}");
+    }
+    let big = SetList::from_sets([(0..6000u32).collect::<Vec<_>>()]);
+    let op = SpectralOperator::from_hop_adjacency(&graphreach::graph::Csr::empty(6000));
+    let err = gpu.spectral_norms(&op, &big, &[], &cfg).unwrap_err();
+    assert!(matches!(err, graphreach::Error::OutOfMemory { bytes: 72000, .. }), "{err}");
+}

@@ -30,6 +30,14 @@ impl WgpuBackend {
     pub fn open(allow_software: bool) -> Result<Self> {
         Ok(WgpuBackend { ctx: Ctx::open(allow_software)?, spectral_cache: Mutex::new(None) })
     }
+
+    /// Like [`WgpuBackend::open`], but with storage bindings capped at `max_binding_bytes` (at most
+    /// the adapter's limit), so that tests exercise the tiled paths on small inputs.
+    pub fn open_with_binding_limit(allow_software: bool, max_binding_bytes: u64) -> Result<Self> {
+        let mut b = Self::open(allow_software)?;
+        b.ctx.max_binding = b.ctx.max_binding.min(max_binding_bytes.max(256));
+        Ok(b)
+    }
 }
 
 impl Backend for WgpuBackend {
