@@ -3,7 +3,9 @@
 
 mod backends_cmd;
 mod bench_cmd;
+mod graph_build_cmd;
 mod graph_cmd;
+mod graph_gen_cmd;
 mod output;
 mod select_cmd;
 
@@ -27,7 +29,7 @@ pub struct Cli {
 pub enum Command {
     /// Select perturbations from a candidate pool (GraphReach, MaxSpec, Random).
     Select(select_cmd::SelectArgs),
-    /// Graph utilities (info).
+    /// Graph utilities (info, gen, build).
     #[command(subcommand)]
     Graph(graph_cmd::GraphCommand),
     /// Mean pairwise Jaccard similarity of several selections (paper Eq. 19).
