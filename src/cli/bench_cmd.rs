@@ -1,5 +1,5 @@
 //! `graphreach bench`: per backend and phase (load, balls, greedy) median wall times of GraphReach
-//! on one graph with every node as a candidate, and the speedup over the CPU path, in one run.
+//! on one graph and candidate pool, and the speedup over the CPU path, in one run.
 
 use crate::backend::{select_backend, Backend, BackendChoice};
 use crate::error::{Error, Result};
@@ -15,6 +15,9 @@ pub struct BenchArgs {
     /// Graph: a file, `builtin:NAME` or `gen:NAME`.
     #[arg(long, default_value = "builtin:go-k562")]
     pub graph: String,
+    /// Candidate pool: `all` nodes, `gen:NAME` (a preset's candidates), a file or `builtin:NAME`.
+    #[arg(long, default_value = "all")]
+    pub candidates: String,
     /// Picks per run.
     #[arg(long, default_value_t = 100)]
     pub budget: usize,
@@ -49,7 +52,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let graph = load_graph(&a.graph)?;
     let load = t.elapsed().as_secs_f64();
     let adj = graph.hop_adjacency(a.direction);
-    let seeds = SetList::from_sets((0..graph.n_nodes() as u32).map(|v| vec![v]));
+    let pool = super::select_cmd::load_pool(&graph, &a.candidates, false)?;
+    let seeds = SetList::from_sets(pool.candidates.iter().map(|c| c.seeds.clone()));
     let budget = a.budget.min(seeds.len());
     eprintln!("graph {}: {} nodes, {} edges; budget {budget}, L={}, {} candidates", graph.name, graph.n_nodes(), graph.n_edges(), a.hops, seeds.len());
     println!("backend\tdevice\tphase\tmedian_s\tspeedup_vs_cpu");
