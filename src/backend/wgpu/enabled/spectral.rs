@@ -38,7 +38,7 @@ pub fn norms(ctx: &Ctx, cache: &Mutex<Option<Uploaded>>, op: &SpectralOperator, 
     }
     let up = guard.as_ref().expect("uploaded");
     // Sets per launch: x | y | z (3 floats per member) must fit one binding.
-    let max_members = (ctx.max_binding / 12) as u64;
+    let max_members = ctx.max_binding / 12;
     let mut out = Vec::with_capacity(sets.len());
     let mut start = 0;
     while start < sets.len() {
