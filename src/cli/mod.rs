@@ -1,6 +1,8 @@
 //! Command-line interface: clap-derive argument structs (one file per command family) that are
 //! turned into the library's config structs. Every command that computes takes `--backend`.
 
+mod backends_cmd;
+mod bench_cmd;
 mod graph_build_cmd;
 mod graph_cmd;
 mod graph_gen_cmd;
@@ -32,6 +34,10 @@ pub enum Command {
     Graph(graph_cmd::GraphCommand),
     /// Mean pairwise Jaccard similarity of several selections (paper Eq. 19).
     Stability(select_cmd::StabilityArgs),
+    /// List the compute backends this machine offers (and why others are unavailable).
+    Backends(backends_cmd::BackendsArgs),
+    /// Time ball construction and greedy selection per backend, with the speedup over the CPU.
+    Bench(bench_cmd::BenchArgs),
 }
 
 /// Runs a parsed command line.
@@ -40,6 +46,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Select(a) => select_cmd::run_select(a),
         Command::Graph(c) => graph_cmd::run(c),
         Command::Stability(a) => select_cmd::run_stability(a),
+        Command::Backends(a) => backends_cmd::run(a),
+        Command::Bench(a) => bench_cmd::run(a),
     }
 }
 
