@@ -1,6 +1,7 @@
 //! Command-line interface: clap-derive argument structs (one file per command family) that are
 //! turned into the library's config structs. Every command that computes takes `--backend`.
 
+mod data_cmd;
 mod graph_cmd;
 mod output;
 mod select_cmd;
@@ -30,6 +31,15 @@ pub enum Command {
     Graph(graph_cmd::GraphCommand),
     /// Mean pairwise Jaccard similarity of several selections (paper Eq. 19).
     Stability(select_cmd::StabilityArgs),
+    /// Preprocess a raw-count AnnData into a training-ready GEARS-compatible dataset.
+    Prepare(data_cmd::PrepareArgs),
+    /// Dataset utilities (info).
+    #[command(subcommand)]
+    Dataset(data_cmd::DatasetCommand),
+    /// Split a dataset's perturbations into train/val/test files (GEARS, IterPert, k folds).
+    Split(data_cmd::SplitArgs),
+    /// Generate a synthetic K562-like raw-count Perturb-seq dataset (clearly marked synthetic).
+    Simulate(data_cmd::SimulateArgs),
 }
 
 /// Runs a parsed command line.
@@ -38,6 +48,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Select(a) => select_cmd::run_select(a),
         Command::Graph(c) => graph_cmd::run(c),
         Command::Stability(a) => select_cmd::run_stability(a),
+        Command::Prepare(a) => data_cmd::run_prepare(a),
+        Command::Dataset(c) => data_cmd::run_dataset(c),
+        Command::Split(a) => data_cmd::run_split(a),
+        Command::Simulate(a) => data_cmd::run_simulate(a),
     }
 }
 
