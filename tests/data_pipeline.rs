@@ -167,6 +167,8 @@ fn graph_filter_resolves_aliases_and_drops_non_nodes() {
     let (dropped, renamed) = prepare::filter_by_graph(&mut data, &g);
     assert!(renamed.contains(&("MARCH8".to_string(), "MARCHF8".to_string())), "{renamed:?}");
     assert!(!dropped.iter().any(|(c, _)| c == "MARCH8+ctrl"));
+    assert!(data.condition.iter().any(|c| c == "MARCHF8+ctrl") && !data.condition.iter().any(|c| c == "MARCH8+ctrl"));
+    prepare::validate_conditions(&data, PAPALEXI).unwrap();
     for (c, _) in &dropped {
         let gene = c.trim_end_matches("+ctrl");
         assert!(g.node(gene).is_none(), "{gene} dropped but is a node");

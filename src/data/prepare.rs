@@ -46,8 +46,9 @@ pub struct PrepareReport {
 }
 
 /// Drops the conditions whose genes are not nodes of `graph` after symbol/alias resolution
-/// (GEARS drops conditions outside its perturbation graph). Returns the dropped conditions with
-/// their cell counts and the renames used.
+/// (GEARS drops conditions outside its perturbation graph) and renames the genes of the kept
+/// conditions to the graph's symbols (`MARCH8+ctrl` -> `MARCHF8+ctrl`), so splits and the trainer
+/// match graph nodes exactly. Returns the dropped conditions with their cell counts and the renames.
 pub fn filter_by_graph(raw: &mut RawData, graph: &Graph) -> (Vec<(String, usize)>, Vec<(String, String)>) {
     let mut resolver = SymbolResolver::new(graph);
     let mut verdict: BTreeMap<String, bool> = BTreeMap::new();
@@ -66,6 +67,8 @@ pub fn filter_by_graph(raw: &mut RawData, graph: &Graph) -> (Vec<(String, usize)
         }
         verdict.insert(c.clone(), ok);
     }
+    renamed.sort();
+    renamed.dedup();
     let mut dropped: BTreeMap<String, usize> = BTreeMap::new();
     let keep: Vec<usize> = (0..raw.condition.len())
         .filter(|&i| {
@@ -76,14 +79,22 @@ pub fn filter_by_graph(raw: &mut RawData, graph: &Graph) -> (Vec<(String, usize)
             ok
         })
         .collect();
+    let rename: std::collections::HashMap<&str, &str> = renamed.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    if !rename.is_empty() {
+        for c in raw.condition.iter_mut() {
+            if c != "ctrl" {
+                let parts: Vec<String> = c.split('+').map(|g| rename.get(g).map(|s| s.to_string()).unwrap_or_else(|| g.to_string())).collect();
+                *c = parts.join("+");
+            }
+        }
+    }
     if !dropped.is_empty() {
         raw.counts = select_rows(&raw.counts, &keep);
         raw.condition = keep.iter().map(|&i| raw.condition[i].clone()).collect();
         raw.cell_type = keep.iter().map(|&i| raw.cell_type[i].clone()).collect();
         raw.cell_names = keep.iter().map(|&i| raw.cell_names[i].clone()).collect();
     }
-    renamed.sort();
-    renamed.dedup();
+    raw.renamed.extend(renamed.iter().cloned());
     (dropped.into_iter().collect(), renamed)
 }
 
@@ -129,7 +140,8 @@ pub fn validate_conditions(raw: &RawData, file: &str) -> Result<BTreeMap<String,
             msg: format!("field 'obs/cell_type': holds {} cell types; GEARS models one, split the file by cell type first", types.len()),
         });
     }
-    let measured: HashSet<&str> = raw.gene_names.iter().map(String::as_str).collect();
+    let mut measured: HashSet<&str> = raw.gene_names.iter().map(String::as_str).collect();
+    measured.extend(raw.renamed.iter().map(|r| r.1.as_str()));
     let mut missing: Vec<&str> = counts
         .keys()
         .flat_map(|c| crate::select::pool::condition_genes(c))
@@ -212,7 +224,12 @@ pub fn prepare(mut raw: RawData, cfg: &PrepareConfig, progress: bool) -> Result<
         de::top_dispersed(&de::seurat_dispersions(&raw.counts), cfg.n_hvg)
     };
     report.n_hvg = keep.len();
-    let perturbed: HashSet<&str> = raw.condition.iter().flat_map(|c| crate::select::pool::condition_genes(c)).collect();
+    let mut perturbed: HashSet<&str> = raw.condition.iter().flat_map(|c| crate::select::pool::condition_genes(c)).collect();
+    for (from, to) in &raw.renamed {
+        if perturbed.contains(to.as_str()) {
+            perturbed.insert(from.as_str());
+        }
+    }
     let chosen: HashSet<u32> = keep.iter().copied().collect();
     for (j, name) in raw.gene_names.iter().enumerate() {
         if perturbed.contains(name.as_str()) && !chosen.contains(&(j as u32)) {

@@ -26,6 +26,8 @@ pub struct RawData {
     pub dropped_unassigned: usize,
     /// `obs.index` of every kept cell.
     pub cell_names: Vec<String>,
+    /// Condition genes renamed to graph symbols by `--graph` (dataset symbol, graph symbol).
+    pub renamed: Vec<(String, String)>,
 }
 
 fn str_column<'a>(f: &H5ad, frame: &'a Frame, name: &str, field: &str) -> Result<Option<&'a Vec<String>>> {
@@ -107,6 +109,7 @@ pub fn read_raw(path: &Path, cell_type: Option<&str>) -> Result<RawData> {
         synthetic,
         dropped_unassigned: dropped,
         cell_names: keep.iter().map(|&i| obs.index[i].clone()).collect(),
+        renamed: Vec::new(),
     })
 }
 
