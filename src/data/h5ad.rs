@@ -206,12 +206,28 @@ impl H5ad {
             let enc = self.attr_str(path, "encoding-type").unwrap_or_default();
             let shape = self.matrix_shape(path)?;
             let data = self.read_f32(&format!("{path}/data"))?;
-            let indices = self.read_i64(&format!("{path}/indices"))?;
+            let ip = format!("{path}/indices");
+            let indices: Vec<u32> = match self.dtype(&ip)? {
+                DType::I64 | DType::U64 => {
+                    let v = self.read_i64(&ip)?;
+                    if let Some(bad) = v.iter().find(|&&j| j < 0 || j > u32::MAX as i64) {
+                        return Err(self.err(&ip, format!("index {bad} out of range")));
+                    }
+                    v.into_iter().map(|j| j as u32).collect()
+                }
+                DType::I32 | DType::I16 | DType::I8 => {
+                    let v = self.read_i64(&ip)?;
+                    if let Some(bad) = v.iter().find(|&&j| j < 0) {
+                        return Err(self.err(&ip, format!("negative index {bad}")));
+                    }
+                    v.into_iter().map(|j| j as u32).collect()
+                }
+                _ => guarded(|| self.file.dataset(&ip).and_then(|d| d.read_u32()).map_err(|e| e.to_string())).map_err(|e| self.err(&ip, e))?,
+            };
             let indptr = self.read_i64(&format!("{path}/indptr"))?;
             let (n_major, n_minor) = if enc == "csc_matrix" { (shape.1, shape.0) } else { (shape.0, shape.1) };
             self.check_compressed(path, &data, &indices, &indptr, n_major, n_minor)?;
             let indptr: Vec<u64> = indptr.iter().map(|&v| v as u64).collect();
-            let indices: Vec<u32> = indices.iter().map(|&v| v as u32).collect();
             let m = CsrMatrix { n_rows: n_major, n_cols: n_minor, indptr, indices, data };
             let m = if enc == "csc_matrix" { transpose(&m) } else { m };
             Ok(sort_rows(m))
@@ -257,7 +273,7 @@ impl H5ad {
         Ok((v[0] as usize, v[1] as usize))
     }
 
-    fn check_compressed(&self, path: &str, data: &[f32], indices: &[i64], indptr: &[i64], n_major: usize, n_minor: usize) -> Result<()> {
+    fn check_compressed(&self, path: &str, data: &[f32], indices: &[u32], indptr: &[i64], n_major: usize, n_minor: usize) -> Result<()> {
         if indptr.len() != n_major + 1 {
             return Err(self.err(&format!("{path}/indptr"), format!("has {} entries, expected {}", indptr.len(), n_major + 1)));
         }
@@ -267,7 +283,7 @@ impl H5ad {
         if indptr[0] != 0 || indptr.windows(2).any(|w| w[1] < w[0]) || *indptr.last().unwrap() as usize != data.len() {
             return Err(self.err(&format!("{path}/indptr"), "is not a non-decreasing offset array from 0 to nnz"));
         }
-        if let Some(bad) = indices.iter().find(|&&j| j < 0 || j as usize >= n_minor) {
+        if let Some(bad) = indices.iter().find(|&&j| j as usize >= n_minor) {
             return Err(self.err(&format!("{path}/indices"), format!("index {bad} out of range 0..{n_minor}")));
         }
         Ok(())

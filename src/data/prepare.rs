@@ -238,8 +238,8 @@ pub fn prepare(mut raw: RawData, cfg: &PrepareConfig, progress: bool) -> Result<
         }
     }
     keep.sort_unstable();
-    let x = select_cols(&raw.counts, &keep);
-    drop(std::mem::take(&mut raw.counts));
+    let mut x = std::mem::take(&mut raw.counts);
+    select_cols(&mut x, &keep);
     steps.inc(1);
     steps.set_message("Welch t-test DE vs ctrl");
     let (conditions, cell_condition) = index_conditions(&raw.condition);

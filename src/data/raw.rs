@@ -99,7 +99,7 @@ pub fn read_raw(path: &Path, cell_type: Option<&str>) -> Result<RawData> {
         ));
     }
     let synthetic = f.has_dataset("uns/synthetic") || obs.columns.contains_key("synthetic");
-    let counts = select_rows(&x, &keep);
+    let counts = if keep.len() == x.n_rows { x } else { select_rows(&x, &keep) };
     Ok(RawData {
         counts,
         gene_ids: var.index,
@@ -129,24 +129,54 @@ pub fn select_rows(x: &CsrMatrix, keep: &[usize]) -> CsrMatrix {
     m
 }
 
-/// The columns `keep` (sorted ascending) of `x`, renumbered 0..keep.len().
-pub fn select_cols(x: &CsrMatrix, keep: &[u32]) -> CsrMatrix {
+/// Keeps the columns `keep` (sorted ascending) of `x` in place, renumbered 0..keep.len().
+pub fn select_cols(x: &mut CsrMatrix, keep: &[u32]) {
     let mut map = vec![u32::MAX; x.n_cols];
     for (k, &j) in keep.iter().enumerate() {
         map[j as usize] = k as u32;
     }
-    let mut m = CsrMatrix { n_rows: x.n_rows, n_cols: keep.len(), indptr: Vec::with_capacity(x.n_rows + 1), ..Default::default() };
-    m.indptr.push(0);
+    // Compaction: the write position never passes the read position.
+    let mut w = 0usize;
+    let mut start = 0usize;
     for r in 0..x.n_rows {
-        let (c, v) = x.row(r);
-        for (&j, &val) in c.iter().zip(v) {
-            let k = map[j as usize];
-            if k != u32::MAX {
-                m.indices.push(k);
-                m.data.push(val);
+        let end = x.indptr[r + 1] as usize;
+        for k in start..end {
+            let m = map[x.indices[k] as usize];
+            if m != u32::MAX {
+                x.indices[w] = m;
+                x.data[w] = x.data[k];
+                w += 1;
             }
         }
-        m.indptr.push(m.data.len() as u64);
+        start = end;
+        x.indptr[r + 1] = w as u64;
     }
-    m
+    x.indices.truncate(w);
+    x.indices.shrink_to_fit();
+    x.data.truncate(w);
+    x.data.shrink_to_fit();
+    x.n_cols = keep.len();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_and_column_selection() {
+        for ok in ["ctrl", "A+ctrl", "ctrl+A", "A+B"] {
+            assert!(is_gears_condition(ok), "{ok}");
+        }
+        for bad in ["A", "A+", "+A", "A+B+C", "ctrl+ctrl", "A +B"] {
+            assert!(!is_gears_condition(bad), "{bad}");
+        }
+        let mut m = CsrMatrix { n_rows: 2, n_cols: 4, indptr: vec![0, 3, 5], indices: vec![0, 1, 3, 2, 3], data: vec![1.0, 2.0, 3.0, 4.0, 5.0] };
+        let rows = select_rows(&m, &[1]);
+        assert_eq!((rows.indptr.clone(), rows.indices.clone(), rows.data.clone()), (vec![0, 2], vec![2, 3], vec![4.0, 5.0]));
+        select_cols(&mut m, &[1, 3]);
+        assert_eq!(m.n_cols, 2);
+        assert_eq!(m.indptr, vec![0, 2, 3]);
+        assert_eq!(m.indices, vec![0, 1, 1]);
+        assert_eq!(m.data, vec![2.0, 3.0, 5.0]);
+    }
 }
