@@ -112,9 +112,12 @@ fn replogle_stats() -> Result<(HashMap<String, PertStats>, f64, f64)> {
         }
         let num = |i: usize| r[i].parse::<f64>().unwrap_or(f64::NAN);
         if r[1] == "non-targeting" {
-            ctrl_umi += num(4);
-            ctrl_cells += num(6);
-            n_ctrl += 1.0;
+            // A few non-targeting rows have empty fields; they are skipped.
+            if num(4).is_finite() && num(6).is_finite() {
+                ctrl_umi += num(4);
+                ctrl_cells += num(6);
+                n_ctrl += 1.0;
+            }
             continue;
         }
         let s = PertStats { remaining: num(8), cells: num(6), degs: num(14), mean_umi: num(4) };
@@ -309,37 +312,39 @@ pub fn simulate(preset: Preset, scale: f64, seed: u64, progress: bool) -> Result
     }
     let bar = if progress { indicatif::ProgressBar::new(cell_group.len() as u64) } else { indicatif::ProgressBar::hidden() };
     bar.set_message("simulating cells");
-    let rows: Vec<(Vec<u32>, Vec<f32>)> = cell_group
-        .par_iter()
-        .enumerate()
-        .map(|(c, &k)| {
-            let mut rng = SplitMix64::new(splitmix_at(seed ^ 0x6365_6c6c, c as u64));
-            let (_, q, _, lib_mean) = &groups[k as usize];
-            let l = lib_mean * (lib_sigma * rng.normal() - 0.5 * lib_sigma * lib_sigma).exp();
-            let (mut idx, mut val) = (Vec::new(), Vec::new());
-            for (j, (&qj, &t)) in q.iter().zip(&theta).enumerate() {
-                let v = neg_binomial(&mut rng, l * qj, t);
-                if v > 0 {
-                    idx.push(j as u32);
-                    val.push(v as f32);
+    // Blocks of cells are generated in parallel and appended, so only one block of per-cell
+    // buffers exists beside the growing CSR matrix.
+    let mut counts = CsrMatrix { n_rows: cell_group.len(), n_cols: gene_ids.len(), indptr: vec![0], ..Default::default() };
+    for (b, block) in cell_group.chunks(8192).enumerate() {
+        let rows: Vec<(Vec<u32>, Vec<f32>)> = block
+            .par_iter()
+            .enumerate()
+            .map(|(i, &k)| {
+                let c = b * 8192 + i;
+                let mut rng = SplitMix64::new(splitmix_at(seed ^ 0x6365_6c6c, c as u64));
+                let (_, q, _, lib_mean) = &groups[k as usize];
+                let l = lib_mean * (lib_sigma * rng.normal() - 0.5 * lib_sigma * lib_sigma).exp();
+                let (mut idx, mut val) = (Vec::new(), Vec::new());
+                for (j, (&qj, &t)) in q.iter().zip(&theta).enumerate() {
+                    let v = neg_binomial(&mut rng, l * qj, t);
+                    if v > 0 {
+                        idx.push(j as u32);
+                        val.push(v as f32);
+                    }
                 }
-            }
-            if c % 1024 == 0 {
-                bar.inc(1024);
-            }
-            (idx, val)
-        })
-        .collect();
-    bar.finish_and_clear();
-    let mut counts = CsrMatrix { n_rows: rows.len(), n_cols: gene_ids.len(), indptr: vec![0], ..Default::default() };
-    let nnz: usize = rows.iter().map(|r| r.0.len()).sum();
-    counts.indices.reserve_exact(nnz);
-    counts.data.reserve_exact(nnz);
-    for (i, v) in rows {
-        counts.indices.extend_from_slice(&i);
-        counts.data.extend_from_slice(&v);
-        counts.indptr.push(counts.data.len() as u64);
+                (idx, val)
+            })
+            .collect();
+        for (i, v) in rows {
+            counts.indices.extend_from_slice(&i);
+            counts.data.extend_from_slice(&v);
+            counts.indptr.push(counts.data.len() as u64);
+        }
+        bar.inc(block.len() as u64);
     }
+    bar.finish_and_clear();
+    counts.indices.shrink_to_fit();
+    counts.data.shrink_to_fit();
     let condition = cell_group.iter().map(|&k| groups[k as usize].0.clone()).collect();
     Ok(Simulated {
         counts,

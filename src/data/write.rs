@@ -114,7 +114,9 @@ fn uns_group(g: &mut GroupBuilder, name: &str, entries: &[(String, UnsVal)]) {
     g.add_group(d.finish());
 }
 
-const CHUNK: u64 = 1 << 20;
+/// Chunk length of compressed arrays. libhdf5 (h5py, anndata) rejects the chunk-dimension encoding
+/// hdf5-pure 0.47 writes for chunks of 65,536+ elements; 16,384 reads back everywhere.
+const CHUNK: u64 = 16_384;
 
 fn big<'b>(ds: &'b mut hdf5_pure::DatasetBuilder, len: usize, deflate: bool) -> &'b mut hdf5_pure::DatasetBuilder {
     if deflate && len > 0 {
@@ -124,7 +126,7 @@ fn big<'b>(ds: &'b mut hdf5_pure::DatasetBuilder, len: usize, deflate: bool) -> 
 }
 
 /// Writes `out` to `path` (an existing file is replaced; callers check `--force` first).
-/// `deflate` compresses `X` (shuffle + deflate level 1, 1 Mi-element chunks).
+/// `deflate` compresses `X` (shuffle + deflate level 1, 16,384-element chunks).
 pub fn write_anndata(out: AnnDataOut, path: &Path, deflate: bool) -> Result<()> {
     let CsrMatrix { n_rows, n_cols, indptr, indices, data } = out.x;
     if n_rows != out.obs_index.len() || n_cols != out.var_index.len() {
