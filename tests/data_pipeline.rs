@@ -60,7 +60,7 @@ fn missing_columns_and_corrupt_files_are_clear_errors() {
     // A log-normalised file is not raw counts.
     let ds = prepared_papalexi(0);
     let out = tmp("prepared-for-raw-check.h5ad");
-    store::write_dataset(ds, None, &out).unwrap();
+    store::write_dataset(ds, None, &out, false).unwrap();
     let e = raw::read_raw(&out, None).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(e.contains("field 'X'") && e.contains("raw non-negative integer counts"), "{e}");
 }
@@ -145,11 +145,14 @@ fn prepare_matches_an_independent_welch_computation() {
 fn written_dataset_loads_back_identically_and_rewrites_byte_identically() {
     let ds = prepared_papalexi(7);
     let (p1, p2) = (tmp("papalexi-a.h5ad"), tmp("papalexi-b.h5ad"));
-    store::write_dataset(ds.clone(), None, &p1).unwrap();
-    store::write_dataset(prepared_papalexi(7), None, &p2).unwrap();
+    store::write_dataset(ds.clone(), None, &p1, true).unwrap();
+    store::write_dataset(prepared_papalexi(7), None, &p2, true).unwrap();
     assert_eq!(std::fs::read(&p1).unwrap(), std::fs::read(&p2).unwrap(), "byte-identical rerun");
     let back = graphreach::data::load_dataset(&p1).unwrap();
     assert_eq!(back, ds);
+    let p3 = tmp("papalexi-plain.h5ad");
+    store::write_dataset(ds.clone(), None, &p3, false).unwrap();
+    assert_eq!(graphreach::data::load_dataset(&p3).unwrap(), ds);
     // GEARS layout: condition_name keys in uns and obs.
     let f = H5ad::open(&p1).unwrap();
     let keys = f.members("uns/rank_genes_groups_cov_all").unwrap();
@@ -204,7 +207,7 @@ fn simulated_data_is_marked_synthetic_deterministic_and_prepares() {
         }
     }
     let out = tmp("sim-prepared.h5ad");
-    store::write_dataset(ds, None, &out).unwrap();
+    store::write_dataset(ds, None, &out, false).unwrap();
     let back = graphreach::data::load_dataset(&out).unwrap();
     assert!(back.synthetic);
     let parts = split::split(&back.conditions, split::Scheme::Folds, 2, 1).unwrap();

@@ -43,6 +43,8 @@ pub struct PrepareReport {
     pub n_hvg: usize,
     /// Perturbed genes added to the HVGs.
     pub n_perturbed_added: usize,
+    /// Seconds spent in normalize+log1p, HVG selection, DE, pairing.
+    pub seconds: [f64; 4],
 }
 
 /// Drops the conditions whose genes are not nodes of `graph` after symbol/alias resolution
@@ -215,7 +217,13 @@ pub fn prepare(mut raw: RawData, cfg: &PrepareConfig, progress: bool) -> Result<
         steps.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     steps.set_message("normalize_total + log1p");
+    let mut t = std::time::Instant::now();
+    let mut lap = |k: usize, report: &mut PrepareReport| {
+        report.seconds[k] = t.elapsed().as_secs_f64();
+        t = std::time::Instant::now();
+    };
     de::normalize_log1p(&mut raw.counts, 1e4);
+    lap(0, &mut report);
     steps.inc(1);
     steps.set_message("highly-variable genes");
     let mut keep = if cfg.n_hvg >= raw.counts.n_cols {
@@ -240,13 +248,16 @@ pub fn prepare(mut raw: RawData, cfg: &PrepareConfig, progress: bool) -> Result<
     keep.sort_unstable();
     let mut x = std::mem::take(&mut raw.counts);
     select_cols(&mut x, &keep);
+    lap(1, &mut report);
     steps.inc(1);
     steps.set_message("Welch t-test DE vs ctrl");
     let (conditions, cell_condition) = index_conditions(&raw.condition);
     let (de, _) = compute_de(&x, &cell_condition, conditions.len());
+    lap(2, &mut report);
     steps.inc(1);
     steps.set_message("control pairing");
     let ctrl_pairing = draw_pairing(&cell_condition, cfg.seed);
+    lap(3, &mut report);
     steps.inc(1);
     steps.finish_and_clear();
     let cell_type = raw.cell_type.first().cloned().unwrap_or_default();
