@@ -2,7 +2,9 @@
 //! turned into the library's config structs. Every command that computes takes `--backend`.
 
 mod data_cmd;
+mod graph_build_cmd;
 mod graph_cmd;
+mod graph_gen_cmd;
 mod output;
 mod select_cmd;
 
@@ -26,7 +28,7 @@ pub struct Cli {
 pub enum Command {
     /// Select perturbations from a candidate pool (GraphReach, MaxSpec, Random).
     Select(select_cmd::SelectArgs),
-    /// Graph utilities (info).
+    /// Graph utilities (info, gen, build).
     #[command(subcommand)]
     Graph(graph_cmd::GraphCommand),
     /// Mean pairwise Jaccard similarity of several selections (paper Eq. 19).
