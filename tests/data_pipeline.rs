@@ -240,3 +240,38 @@ fn reads_pre_08_categories_and_dense_x() {
     assert_eq!(data.counts.data, vec![1.0, 2.0, 3.0]);
 }
 
+
+#[test]
+fn cli_prepare_info_split_round_trip() {
+    let bin = env!("CARGO_BIN_EXE_graphreach");
+    let out = tmp("cli-prepared.h5ad");
+    let _ = std::fs::remove_file(&out);
+    let run = |args: &[&str]| std::process::Command::new(bin).args(args).output().unwrap();
+    // Missing cell_type column without --cell-type: exit 2, message names file and field.
+    let o = run(&["prepare", PAPALEXI, "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("obs/cell_type"));
+    let o = run(&["prepare", PAPALEXI, "--out", out.to_str().unwrap(), "--cell-type", "THP-1", "--n-hvg", "50", "--graph", "builtin:go-k562"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("4537 unassigned cells dropped") && err.contains("MARCH8 -> MARCHF8") && err.contains("CAV1+ctrl"), "{err}");
+    // Refuses to overwrite without --force.
+    let o = run(&["prepare", PAPALEXI, "--out", out.to_str().unwrap(), "--cell-type", "THP-1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    let o = run(&["dataset", "info", out.to_str().unwrap(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["n_perturbations"], 21);
+    assert_eq!(v["n_control_cells"], 1923);
+    assert_eq!(v["synthetic"], false);
+    let dir = tmp("cli-splits");
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = run(&["split", out.to_str().unwrap(), "--scheme", "active", "--seed", "2", "--out", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let test = std::fs::read_to_string(dir.join("test.txt")).unwrap();
+    let train = std::fs::read_to_string(dir.join("train.txt")).unwrap();
+    assert!(!test.is_empty() && test.lines().all(|g| !train.lines().any(|t| t == g)));
+    assert!(train.lines().any(|g| g == "MARCHF8") || test.lines().any(|g| g == "MARCHF8"));
+    let o = run(&["split", out.to_str().unwrap(), "--scheme", "active", "--out", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}
