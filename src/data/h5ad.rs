@@ -68,6 +68,9 @@ fn guarded<T>(f: impl FnOnce() -> std::result::Result<T, String>) -> std::result
     }
 }
 
+/// Files larger than this are opened for streaming reads rather than loaded into memory.
+pub const STREAM_ABOVE: u64 = 256 << 20;
+
 /// The end-of-file address an HDF5 superblock declares (absolute), if a superblock is found in `head`.
 pub fn declared_eof(head: &[u8]) -> Option<u64> {
     const SIG: &[u8] = b"\x89HDF\r\n\x1a\n";
@@ -121,7 +124,8 @@ impl H5ad {
                 });
             }
         }
-        let file = guarded(|| File::open(path).map_err(|e| e.to_string()))
+        // Large files are read on demand instead of being loaded whole, so memory follows what is read.
+        let file = guarded(|| if len > STREAM_ABOVE { File::open_streaming(path) } else { File::open(path) }.map_err(|e| e.to_string()))
             .map_err(|e| Error::H5ad { path: p.clone(), msg: format!("not a readable HDF5/AnnData file: {e}") })?;
         Ok(H5ad { path: p, file })
     }
@@ -200,30 +204,52 @@ impl H5ad {
         guarded(|| self.file.dataset(path).and_then(|d| d.read_string()).map_err(|e| e.to_string())).map_err(|e| self.err(path, e))
     }
 
+    /// Reads a 1-D numeric dataset in windows decoded in parallel (chunk decompression is the
+    /// bottleneck of large files), each window copied into place as it completes.
+    fn read_windows<T: Copy + Default + Send + Sync>(
+        &self,
+        path: &str,
+        read: impl Fn(&hdf5_pure::Dataset, u64, u64) -> std::result::Result<Vec<T>, hdf5_pure::Error> + Sync,
+    ) -> Result<Vec<T>> {
+        use rayon::prelude::*;
+        let shape = self.shape(path)?;
+        if shape.len() != 1 {
+            return Err(self.err(path, format!("expected a 1-D array, found shape {shape:?}")));
+        }
+        let len = shape[0] as usize;
+        let chunk = guarded(|| self.file.dataset(path).and_then(|d| d.chunk_shape()).map_err(|e| e.to_string()))
+            .map_err(|e| self.err(path, e))?
+            .and_then(|c| c.first().copied())
+            .unwrap_or(1 << 20)
+            .max(1) as usize;
+        // Windows of whole chunks, about 4 Mi elements each.
+        let win = chunk * (4_194_304 / chunk).max(1);
+        let mut out = vec![T::default(); len];
+        out.par_chunks_mut(win).enumerate().try_for_each(|(w, dst)| -> Result<()> {
+            let start = (w * win) as u64;
+            let v = guarded(|| {
+                let d = self.file.dataset(path).map_err(|e| e.to_string())?;
+                read(&d, start, dst.len() as u64).map_err(|e| e.to_string())
+            })
+            .map_err(|e| self.err(path, e))?;
+            if v.len() != dst.len() {
+                return Err(self.err(path, format!("window at {start} returned {} of {} values", v.len(), dst.len())));
+            }
+            dst.copy_from_slice(&v);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     /// Reads `X` (or another matrix element such as `layers/counts`) as CSR.
     pub fn read_matrix(&self, path: &str) -> Result<CsrMatrix> {
         if self.has_group(path) {
             let enc = self.attr_str(path, "encoding-type").unwrap_or_default();
             let shape = self.matrix_shape(path)?;
-            let data = self.read_f32(&format!("{path}/data"))?;
-            let ip = format!("{path}/indices");
-            let indices: Vec<u32> = match self.dtype(&ip)? {
-                DType::I64 | DType::U64 => {
-                    let v = self.read_i64(&ip)?;
-                    if let Some(bad) = v.iter().find(|&&j| j < 0 || j > u32::MAX as i64) {
-                        return Err(self.err(&ip, format!("index {bad} out of range")));
-                    }
-                    v.into_iter().map(|j| j as u32).collect()
-                }
-                DType::I32 | DType::I16 | DType::I8 => {
-                    let v = self.read_i64(&ip)?;
-                    if let Some(bad) = v.iter().find(|&&j| j < 0) {
-                        return Err(self.err(&ip, format!("negative index {bad}")));
-                    }
-                    v.into_iter().map(|j| j as u32).collect()
-                }
-                _ => guarded(|| self.file.dataset(&ip).and_then(|d| d.read_u32()).map_err(|e| e.to_string())).map_err(|e| self.err(&ip, e))?,
-            };
+            let data: Vec<f32> = self.read_windows(&format!("{path}/data"), |d, a, n| d.read_f32_rows(a, n))?;
+            // Any integer index type is delivered as u32; a negative or too large value cannot pass
+            // the range check below.
+            let indices: Vec<u32> = self.read_windows(&format!("{path}/indices"), |d, a, n| d.read_u32_rows(a, n))?;
             let indptr = self.read_i64(&format!("{path}/indptr"))?;
             let (n_major, n_minor) = if enc == "csc_matrix" { (shape.1, shape.0) } else { (shape.0, shape.1) };
             self.check_compressed(path, &data, &indices, &indptr, n_major, n_minor)?;

@@ -61,7 +61,7 @@ impl Default for SimParams {
             hops: 3,
             decay: 0.5,
             feedback: 1.0,
-            de_threshold: 0.2,
+            de_threshold: 0.5,
             max_lfc: 2.5,
             lib_sigma: 0.42,
             program_tfs: vec!["ATF4", "DDIT3", "MYC", "E2F1", "GATA1", "TAL1", "HSF1", "NFE2L2", "XBP1", "SREBF2"],
