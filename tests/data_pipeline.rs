@@ -25,6 +25,9 @@ fn reads_the_real_papalexi_file_and_drops_unassigned_cells() {
     let f = H5ad::open(Path::new(PAPALEXI)).unwrap();
     let x = f.read_matrix("X").unwrap();
     assert_eq!((x.n_rows, x.n_cols, x.data.len()), (20_729, 299, 1_390_126));
+    let streamed = H5ad::open_with(Path::new(PAPALEXI), Some(true)).unwrap();
+    assert_eq!(streamed.read_matrix("X").unwrap(), x);
+    assert_eq!(streamed.read_frame("obs").unwrap(), f.read_frame("obs").unwrap());
     let data = raw::read_raw(Path::new(PAPALEXI), Some("THP-1")).unwrap();
     assert_eq!(data.dropped_unassigned, 4_537);
     assert_eq!(data.counts.n_rows, 16_192);

@@ -239,8 +239,8 @@ pub fn run_dataset(c: DatasetCommand) -> Result<()> {
 
 /// Runs `split`.
 pub fn run_split(a: SplitArgs) -> Result<()> {
-    let ds = crate::data::load_dataset(&a.dataset)?;
-    let parts = split::split(&ds.conditions, a.scheme, a.folds, a.seed)?;
+    let conditions = store::load_conditions(&a.dataset)?;
+    let parts = split::split(&conditions, a.scheme, a.folds, a.seed)?;
     split::write_parts(&a.out, &parts, a.force)?;
     for (name, lines) in &parts {
         eprintln!("{}: {} perturbations", a.out.join(name).display(), lines.len());

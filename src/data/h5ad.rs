@@ -95,7 +95,13 @@ pub fn declared_eof(head: &[u8]) -> Option<u64> {
 
 impl H5ad {
     /// Opens `path`; a missing, truncated or non-HDF5 file is an [`Error::H5ad`] naming it.
+    /// Files above [`STREAM_ABOVE`] bytes are read on demand.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, None)
+    }
+
+    /// Opens `path`, streaming (`Some(true)`), loaded whole (`Some(false)`) or by size (`None`).
+    pub fn open_with(path: &Path, streaming: Option<bool>) -> Result<Self> {
         let p = path.display().to_string();
         if !path.exists() {
             return Err(Error::H5ad { path: p, msg: "no such file".into() });
@@ -125,7 +131,8 @@ impl H5ad {
             }
         }
         // Large files are read on demand instead of being loaded whole, so memory follows what is read.
-        let file = guarded(|| if len > STREAM_ABOVE { File::open_streaming(path) } else { File::open(path) }.map_err(|e| e.to_string()))
+        let stream = streaming.unwrap_or(len > STREAM_ABOVE);
+        let file = guarded(|| if stream { File::open_streaming(path) } else { File::open(path) }.map_err(|e| e.to_string()))
             .map_err(|e| Error::H5ad { path: p.clone(), msg: format!("not a readable HDF5/AnnData file: {e}") })?;
         Ok(H5ad { path: p, file })
     }

@@ -106,6 +106,17 @@ fn str_col<'a>(f: &H5ad, cols: &'a BTreeMap<String, Column>, name: &str, frame: 
     }
 }
 
+/// The distinct conditions of a dataset (`ctrl` first, then sorted), read from `obs/condition` only.
+pub fn load_conditions(path: &Path) -> Result<Vec<String>> {
+    let f = H5ad::open(path)?;
+    let obs = f.read_frame("obs")?;
+    let cond = str_col(&f, &obs.columns, "condition", "obs")?.ok_or_else(|| f.err("obs/condition", "missing"))?;
+    if !cond.iter().any(|c| c == "ctrl") {
+        return Err(f.err("obs/condition", "no control cells (condition 'ctrl')"));
+    }
+    Ok(index_conditions(cond).0)
+}
+
 /// Loads a training-ready dataset: a `graphreach prepare` output or a GEARS `perturb_processed.h5ad`
 /// (log-normalised `X`, `obs.condition`, the `uns` DE entries; missing DE entries are computed
 /// with the same Welch t-test as `prepare`, a missing pairing is drawn with [`DEFAULT_PAIRING_SEED`]).
