@@ -278,3 +278,32 @@ fn cli_prepare_info_split_round_trip() {
     let o = run(&["split", out.to_str().unwrap(), "--scheme", "active", "--out", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn missing_condition_or_gene_name_columns_are_named() {
+    use hdf5_pure::FileBuilder;
+    let build = |with_condition: bool, with_gene_name: bool, name: &str| {
+        let mut fb = FileBuilder::new();
+        fb.create_dataset("X").with_f32_data(&[1.0, 0.0, 2.0, 1.0]).with_shape(&[2, 2]);
+        let mut obs = fb.create_group("obs");
+        obs.create_dataset("_index").with_vlen_strings(&["a", "b"]);
+        if with_condition {
+            obs.create_dataset("condition").with_vlen_strings(&["ctrl", "ctrl"]);
+        }
+        fb.add_group(obs.finish());
+        let mut var = fb.create_group("var");
+        var.create_dataset("_index").with_vlen_strings(&["g1", "g2"]);
+        if with_gene_name {
+            var.create_dataset("gene_name").with_vlen_strings(&["X", "Y"]);
+        }
+        fb.add_group(var.finish());
+        let p = tmp(name);
+        fb.write(&p).unwrap();
+        p
+    };
+    let e = raw::read_raw(&build(false, true, "no-cond.h5ad"), Some("K562")).err().unwrap().to_string();
+    assert!(e.contains("no-cond.h5ad") && e.contains("obs/condition"), "{e}");
+    let e = raw::read_raw(&build(true, false, "no-gene-name.h5ad"), Some("K562")).err().unwrap().to_string();
+    assert!(e.contains("no-gene-name.h5ad") && e.contains("var/gene_name"), "{e}");
+    assert!(raw::read_raw(&build(true, true, "complete.h5ad"), Some("K562")).is_ok());
+}
