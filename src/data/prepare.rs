@@ -47,11 +47,14 @@ pub struct PrepareReport {
     pub seconds: [f64; 4],
 }
 
+/// A gene renamed to reach a graph node: (dataset symbol, graph symbol).
+pub type Rename = (String, String);
+
 /// Drops the conditions whose genes are not nodes of `graph` after symbol/alias resolution
 /// (GEARS drops conditions outside its perturbation graph) and renames the genes of the kept
 /// conditions to the graph's symbols (`MARCH8+ctrl` -> `MARCHF8+ctrl`), so splits and the trainer
 /// match graph nodes exactly. Returns the dropped conditions with their cell counts and the renames.
-pub fn filter_by_graph(raw: &mut RawData, graph: &Graph) -> (Vec<(String, usize)>, Vec<(String, String)>) {
+pub fn filter_by_graph(raw: &mut RawData, graph: &Graph) -> (Vec<(String, usize)>, Vec<Rename>) {
     let mut resolver = SymbolResolver::new(graph);
     let mut verdict: BTreeMap<String, bool> = BTreeMap::new();
     let mut renamed = Vec::new();

@@ -118,7 +118,7 @@ fn uns_group(g: &mut GroupBuilder, name: &str, entries: &[(String, UnsVal)]) {
 /// hdf5-pure 0.47 writes for chunks of 65,536+ elements; 16,384 reads back everywhere.
 const CHUNK: u64 = 16_384;
 
-fn big<'b>(ds: &'b mut hdf5_pure::DatasetBuilder, len: usize, deflate: bool) -> &'b mut hdf5_pure::DatasetBuilder {
+fn big(ds: &mut hdf5_pure::DatasetBuilder, len: usize, deflate: bool) -> &mut hdf5_pure::DatasetBuilder {
     if deflate && len > 0 {
         ds.with_chunks(&[CHUNK.min(len as u64)]).with_shuffle().with_deflate(1);
     }
