@@ -3,6 +3,7 @@
 
 mod backends_cmd;
 mod bench_cmd;
+mod data_cmd;
 mod graph_build_cmd;
 mod graph_cmd;
 mod graph_gen_cmd;
@@ -38,6 +39,15 @@ pub enum Command {
     Backends(backends_cmd::BackendsArgs),
     /// Time ball construction and greedy selection per backend, with the speedup over the CPU.
     Bench(bench_cmd::BenchArgs),
+    /// Preprocess a raw-count AnnData into a training-ready GEARS-compatible dataset.
+    Prepare(data_cmd::PrepareArgs),
+    /// Dataset utilities (info).
+    #[command(subcommand)]
+    Dataset(data_cmd::DatasetCommand),
+    /// Split a dataset's perturbations into train/val/test files (GEARS, IterPert, k folds).
+    Split(data_cmd::SplitArgs),
+    /// Generate a synthetic K562-like raw-count Perturb-seq dataset (clearly marked synthetic).
+    Simulate(data_cmd::SimulateArgs),
 }
 
 /// Runs a parsed command line.
@@ -48,6 +58,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stability(a) => select_cmd::run_stability(a),
         Command::Backends(a) => backends_cmd::run(a),
         Command::Bench(a) => bench_cmd::run(a),
+        Command::Prepare(a) => data_cmd::run_prepare(a),
+        Command::Dataset(c) => data_cmd::run_dataset(c),
+        Command::Split(a) => data_cmd::run_split(a),
+        Command::Simulate(a) => data_cmd::run_simulate(a),
     }
 }
 

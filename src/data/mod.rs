@@ -1,11 +1,22 @@
-//! Perturb-seq data: the training-ready [`Dataset`] and (to come) h5ad reading, preprocessing,
-//! splits and the synthetic K562 simulator.
+//! Perturb-seq data: the training-ready [`Dataset`], AnnData `.h5ad` reading ([`h5ad`]) and
+//! writing ([`write`]), raw-count input ([`raw`]), GEARS-equivalent preprocessing ([`prepare`],
+//! [`de`]), the on-disk prepared dataset ([`store`]), splits ([`split`]) and the synthetic K562
+//! simulator ([`simulate`], [`sampling`]).
 
 pub mod dataset;
+pub mod de;
+pub mod h5ad;
+pub mod prepare;
+pub mod raw;
+pub mod sampling;
+pub mod simulate;
+pub mod split;
+pub mod store;
+pub mod write;
 
 pub use dataset::{ConditionDe, CsrMatrix, Dataset};
 
 /// Loads a training-ready dataset written by `graphreach prepare` (or a GEARS `perturb_processed.h5ad`).
 pub fn load_dataset(path: &std::path::Path) -> crate::error::Result<Dataset> {
-    Err(crate::error::Error::invalid(format!("{}: dataset loading is not implemented in this build yet", path.display())))
+    store::load_dataset(path)
 }

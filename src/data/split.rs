@@ -1,0 +1,231 @@
+//! Train/val/test splits of a dataset's perturbations (spec §6): GEARS `simulation` and `single`,
+//! IterPert `active`, and the GraphReach paper's k-fold protocol. Randomness is SplitMix64 with the
+//! given seed (same semantics as the numpy draws, not the same numbers). `ctrl` always belongs to
+//! training and is not listed. A part lists one perturbation per line: `A` for `A+ctrl`/`ctrl+A`,
+//! `A+B` for a double.
+
+use crate::error::{Error, Result};
+use crate::rng::SplitMix64;
+use std::collections::BTreeSet;
+
+/// A split scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scheme {
+    /// GEARS `simulation`: 75% of genes seen in training; unseen singles and combos to test; val likewise at 0.9.
+    Simulation,
+    /// GEARS `single`: int(10% of singles) test genes drawn with replacement; combos with them held out; val likewise.
+    Single,
+    /// IterPert `active`: as `single` but no val; train is the active-learning pool.
+    Active,
+    /// GraphReach paper: k folds, each a disjoint ~1/k of the perturbations as test, the rest train.
+    Folds,
+}
+
+/// One output part: a relative file name and its lines.
+pub type Part = (String, Vec<String>);
+
+/// The perturbation's display name in split files: `A` for singles, `A+B` for doubles.
+pub fn pert_label(condition: &str) -> String {
+    crate::select::pool::condition_genes(condition).join("+")
+}
+
+fn choose_without(rng: &mut SplitMix64, items: &[String], k: usize) -> Vec<String> {
+    let mut v = items.to_vec();
+    let k = k.min(v.len());
+    for i in 0..k {
+        let j = i + rng.below((v.len() - i) as u64) as usize;
+        v.swap(i, j);
+    }
+    v.truncate(k);
+    v
+}
+
+fn genes_of(perts: &[String]) -> Vec<String> {
+    let s: BTreeSet<String> = perts.iter().flat_map(|p| crate::select::pool::condition_genes(p).into_iter().map(String::from)).collect();
+    s.into_iter().collect()
+}
+
+/// GEARS `get_simulation_split` on perturbations `perts` (conditions, no `ctrl`): (train, test).
+pub fn simulation_split(perts: &[String], train_gene_frac: f64, seen2_train_frac: f64, rng: &mut SplitMix64) -> (Vec<String>, Vec<String>) {
+    let genes = genes_of(perts);
+    let train_genes: BTreeSet<String> = choose_without(rng, &genes, (genes.len() as f64 * train_gene_frac) as usize).into_iter().collect();
+    let (mut train, mut test, mut seen2) = (Vec::new(), Vec::new(), Vec::new());
+    for p in perts {
+        let g = crate::select::pool::condition_genes(p);
+        let seen = g.iter().filter(|x| train_genes.contains(**x)).count();
+        match (g.len(), seen) {
+            (1, 1) => train.push(p.clone()),
+            (2, 2) => seen2.push(p.clone()),
+            _ => test.push(p.clone()),
+        }
+    }
+    let picked: BTreeSet<String> = choose_without(rng, &seen2, (seen2.len() as f64 * seen2_train_frac) as usize).into_iter().collect();
+    for p in seen2 {
+        if picked.contains(&p) {
+            train.push(p);
+        } else {
+            test.push(p);
+        }
+    }
+    (train, test)
+}
+
+/// GEARS `get_split_list` with hold-outs: test genes drawn with replacement (int(frac x #singles)
+/// draws), their singles to test, combos containing them dropped. Returns (rest, test).
+pub fn single_split(perts: &[String], frac: f64, rng: &mut SplitMix64) -> (Vec<String>, Vec<String>) {
+    let singles: Vec<String> = perts.iter().filter(|p| crate::select::pool::condition_genes(p).len() == 1).cloned().collect();
+    let single_genes = genes_of(&singles);
+    let n = (singles.len() as f64 * frac) as usize;
+    let test_genes: BTreeSet<&str> =
+        (0..n).filter(|_| !single_genes.is_empty()).map(|_| single_genes[rng.below(single_genes.len() as u64) as usize].as_str()).collect();
+    let (mut rest, mut test) = (Vec::new(), Vec::new());
+    for p in perts {
+        let g = crate::select::pool::condition_genes(p);
+        if g.len() == 1 && test_genes.contains(g[0]) {
+            test.push(p.clone());
+        } else if !g.iter().any(|x| test_genes.contains(x)) {
+            rest.push(p.clone());
+        }
+    }
+    (rest, test)
+}
+
+/// Computes the parts of `scheme` for the perturbation conditions `perts` (`ctrl` excluded).
+pub fn split(perts: &[String], scheme: Scheme, folds: usize, seed: u64) -> Result<Vec<Part>> {
+    let perts: Vec<String> = {
+        let mut v: Vec<String> = perts.iter().filter(|p| *p != "ctrl").cloned().collect();
+        v.sort();
+        v
+    };
+    if perts.is_empty() {
+        return Err(Error::invalid("the dataset has no perturbations to split"));
+    }
+    let mut rng = SplitMix64::new(seed);
+    let label = |v: &[String]| -> Vec<String> { v.iter().map(|p| pert_label(p)).collect() };
+    Ok(match scheme {
+        Scheme::Simulation => {
+            let (train, test) = simulation_split(&perts, 0.75, 0.75, &mut rng);
+            let (train, val) = simulation_split(&train, 0.9, 0.9, &mut rng);
+            vec![("train.txt".into(), label(&train)), ("val.txt".into(), label(&val)), ("test.txt".into(), label(&test))]
+        }
+        Scheme::Single => {
+            let (rest, test) = single_split(&perts, 0.1, &mut rng);
+            let (train, val) = single_split(&rest, 0.1, &mut rng);
+            vec![("train.txt".into(), label(&train)), ("val.txt".into(), label(&val)), ("test.txt".into(), label(&test))]
+        }
+        Scheme::Active => {
+            let (pool, test) = single_split(&perts, 0.1, &mut rng);
+            vec![("train.txt".into(), label(&pool)), ("test.txt".into(), label(&test))]
+        }
+        Scheme::Folds => {
+            if folds < 2 || folds > perts.len() {
+                return Err(Error::invalid(format!("--folds must be between 2 and the number of perturbations ({}), got {folds}", perts.len())));
+            }
+            let order = choose_without(&mut rng, &perts, perts.len());
+            let width = folds.to_string().len().max(2);
+            let mut parts = Vec::new();
+            for k in 0..folds {
+                let (mut train, mut test) = (Vec::new(), Vec::new());
+                for (i, p) in order.iter().enumerate() {
+                    if i % folds == k { test.push(p.clone()) } else { train.push(p.clone()) }
+                }
+                train.sort();
+                test.sort();
+                parts.push((format!("fold_{k:0width$}/train.txt"), label(&train)));
+                parts.push((format!("fold_{k:0width$}/test.txt"), label(&test)));
+            }
+            parts
+        }
+    })
+}
+
+/// Writes the parts under `dir`; existing files are an error unless `force`.
+pub fn write_parts(dir: &std::path::Path, parts: &[Part], force: bool) -> Result<()> {
+    if !force {
+        for (name, _) in parts {
+            let p = dir.join(name);
+            if p.exists() {
+                return Err(Error::WouldOverwrite(p));
+            }
+        }
+    }
+    for (name, lines) in parts {
+        let p = dir.join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let mut text = lines.join("\n");
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn singles(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("G{i:03}+ctrl")).collect()
+    }
+
+    #[test]
+    fn folds_partition_the_perturbations() {
+        let perts = singles(95);
+        let parts = split(&perts, Scheme::Folds, 10, 7).unwrap();
+        assert_eq!(parts.len(), 20);
+        let mut all_test: Vec<String> = Vec::new();
+        for k in 0..10 {
+            let (train, test) = (&parts[2 * k].1, &parts[2 * k + 1].1);
+            assert!(test.len() == 9 || test.len() == 10);
+            assert_eq!(train.len() + test.len(), 95);
+            assert!(test.iter().all(|t| !train.contains(t)));
+            all_test.extend(test.iter().cloned());
+        }
+        all_test.sort();
+        all_test.dedup();
+        assert_eq!(all_test.len(), 95);
+        assert_eq!(parts, split(&perts, Scheme::Folds, 10, 7).unwrap());
+        assert_ne!(parts, split(&perts, Scheme::Folds, 10, 8).unwrap());
+    }
+
+    #[test]
+    fn active_split_draws_with_replacement_and_keeps_no_val() {
+        let mut perts = singles(200);
+        perts.push("G000+G001".into());
+        let parts = split(&perts, Scheme::Active, 10, 1).unwrap();
+        assert_eq!(parts.len(), 2);
+        let (pool, test) = (&parts[0].1, &parts[1].1);
+        assert!(test.len() <= 20 && test.len() >= 15, "{}", test.len());
+        assert!(test.iter().all(|t| !pool.contains(t)));
+        // A combo containing a test gene is held out of both.
+        let in_test = test.iter().any(|t| t == "G000" || t == "G001");
+        assert_eq!(pool.iter().any(|p| p == "G000+G001"), !in_test);
+        assert_eq!(pool.len() + test.len() + usize::from(in_test), 201);
+    }
+
+    #[test]
+    fn simulation_split_sends_unseen_genes_to_test() {
+        let mut perts = singles(40);
+        perts.push("G000+G001".into());
+        perts.push("G002+G003".into());
+        let parts = split(&perts, Scheme::Simulation, 10, 3).unwrap();
+        let (train, val, test) = (&parts[0].1, &parts[1].1, &parts[2].1);
+        assert_eq!(train.len() + val.len() + test.len(), 42);
+        assert_eq!(test.iter().filter(|t| !t.contains('+')).count(), 10);
+        let train_genes: BTreeSet<&str> = train.iter().filter(|t| !t.contains('+')).map(String::as_str).collect();
+        for t in test.iter().filter(|t| !t.contains('+')) {
+            assert!(!train_genes.contains(t.as_str()));
+        }
+    }
+
+    #[test]
+    fn single_split_has_val_and_test() {
+        let parts = split(&singles(100), Scheme::Single, 10, 5).unwrap();
+        let (train, val, test) = (&parts[0].1, &parts[1].1, &parts[2].1);
+        assert!(!val.is_empty() && !test.is_empty());
+        assert_eq!(train.len() + val.len() + test.len(), 100);
+    }
+}
