@@ -1,9 +1,11 @@
 //! Command-line interface: clap-derive argument structs (one file per command family) that are
 //! turned into the library's config structs. Every command that computes takes `--backend`.
 
+mod evaluate_cmd;
 mod graph_cmd;
 mod output;
 mod select_cmd;
+mod train_cmd;
 
 pub use output::{write_output, OutputTarget};
 
@@ -30,6 +32,10 @@ pub enum Command {
     Graph(graph_cmd::GraphCommand),
     /// Mean pairwise Jaccard similarity of several selections (paper Eq. 19).
     Stability(select_cmd::StabilityArgs),
+    /// Train GEARS on a selection's perturbations and evaluate held-out ones against baselines.
+    Train(train_cmd::TrainArgs),
+    /// Evaluate a trained GEARS model (and the baselines) on perturbations.
+    Evaluate(evaluate_cmd::EvaluateArgs),
 }
 
 /// Runs a parsed command line.
@@ -38,6 +44,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Select(a) => select_cmd::run_select(a),
         Command::Graph(c) => graph_cmd::run(c),
         Command::Stability(a) => select_cmd::run_stability(a),
+        Command::Train(a) => train_cmd::run_train(a),
+        Command::Evaluate(a) => evaluate_cmd::run_evaluate(a),
     }
 }
 
