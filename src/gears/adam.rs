@@ -5,6 +5,7 @@
 use super::mat::Real;
 use super::model::GearsModel;
 use super::params::is_perturbation_path;
+use rayon::prelude::*;
 
 /// Adam hyper-parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -65,14 +66,28 @@ impl<T: Real> Adam<T> {
             let bc1 = 1.0 - c.beta1.powi(t);
             let bc2 = (1.0 - c.beta2.powi(t)).sqrt();
             let step_size = lr / bc1;
-            for i in 0..p.data.len() {
-                let w = p.data[i].to_f64();
-                let gr = g.data[i].to_f64().clamp(-c.clip, c.clip) + c.weight_decay * w;
-                let mi = c.beta1 * m.data[i].to_f64() + (1.0 - c.beta1) * gr;
-                let vi = c.beta2 * v.data[i].to_f64() + (1.0 - c.beta2) * gr * gr;
-                m.data[i] = T::from_f64(mi);
-                v.data[i] = T::from_f64(vi);
-                p.data[i] = T::from_f64(w - step_size * mi / (vi.sqrt() / bc2 + c.eps));
+            let (b1, b2, clip, wd, eps) = (c.beta1, c.beta2, c.clip, c.weight_decay, c.eps);
+            let update = |(((pc, gc), mc), vc): (((&mut [T], &[T]), &mut [T]), &mut [T])| {
+                for i in 0..pc.len() {
+                    let w = pc[i].to_f64();
+                    let gr = gc[i].to_f64().clamp(-clip, clip) + wd * w;
+                    let mi = b1 * mc[i].to_f64() + (1.0 - b1) * gr;
+                    let vi = b2 * vc[i].to_f64() + (1.0 - b2) * gr * gr;
+                    mc[i] = T::from_f64(mi);
+                    vc[i] = T::from_f64(vi);
+                    pc[i] = T::from_f64(w - step_size * mi / (vi.sqrt() / bc2 + eps));
+                }
+            };
+            const CHUNK: usize = 1 << 14;
+            if p.data.len() > CHUNK {
+                p.data
+                    .par_chunks_mut(CHUNK)
+                    .zip(g.data.par_chunks(CHUNK))
+                    .zip(m.data.par_chunks_mut(CHUNK))
+                    .zip(v.data.par_chunks_mut(CHUNK))
+                    .for_each(update);
+            } else {
+                update((((&mut p.data[..], &g.data[..]), &mut m.data[..]), &mut v.data[..]));
             }
         }
     }

@@ -19,6 +19,25 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+/// Makes glibc keep freed memory instead of returning it to the kernel after every step (the
+/// trainer allocates the same few-MB activations each step; without this, page clearing costs
+/// about a tenth of the step time). A no-op on other platforms.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn mallopt(param: i32, value: i32) -> i32;
+        }
+        const M_TRIM_THRESHOLD: i32 = -1;
+        const M_MMAP_THRESHOLD: i32 = -3;
+        // SAFETY: mallopt only changes allocator tuning parameters; both values are valid.
+        unsafe {
+            mallopt(M_MMAP_THRESHOLD, 256 << 20);
+            mallopt(M_TRIM_THRESHOLD, 512 << 20);
+        }
+    }
+}
+
 /// Conditions predicted per eval-mode forward.
 const EVAL_CHUNK: usize = 16;
 
@@ -110,6 +129,7 @@ impl<'a> TrainContext<'a> {
     /// Runs the remaining epochs, calling `on_epoch` after each (checkpointing).
     pub fn fit(&self, state: &mut TrainState, hooks: Hooks, on_epoch: &mut dyn FnMut(&TrainState) -> Result<()>) -> Result<()> {
         self.cfg.validate()?;
+        keep_freed_memory();
         let examples = self.examples();
         if examples.len() < self.cfg.batch_size {
             return Err(Error::invalid(format!(
