@@ -1,5 +1,6 @@
 //! `graphreach graph ...`: graph utilities.
 
+use super::output::{write_output, OutputTarget};
 use crate::error::Result;
 use crate::graph::io::load_graph;
 use clap::{Args, Subcommand};
@@ -36,27 +37,30 @@ pub fn run(cmd: GraphCommand) -> Result<()> {
         GraphCommand::Info(a) => {
             let g = load_graph(&a.graph)?;
             let info = g.info();
-            match a.format {
-                InfoFormat::Json => println!("{}", serde_json::to_string_pretty(&info).expect("serialisable")),
+            let text = match a.format {
+                InfoFormat::Json => serde_json::to_string_pretty(&info).expect("serialisable") + "\n",
                 InfoFormat::Text => {
                     let d = |s: &crate::graph::DegreeStats| {
                         format!("min {} / median {} / mean {:.2} / max {}", s.min, s.median, s.mean, s.max)
                     };
-                    println!("graph:            {}", info.graph);
-                    println!("labelled by:      {}", info.labelled_by);
-                    println!("nodes:            {}", info.nodes);
-                    println!("edges:            {}", info.edges);
-                    println!("self loops:       {}", info.self_loops);
-                    println!("isolated nodes:   {}", info.isolated_nodes);
-                    println!("out-degree:       {}", d(&info.out_degree));
-                    println!("in-degree:        {}", d(&info.in_degree));
-                    println!("lines read:       {}", info.load.lines);
-                    println!("dropped (w <= 0): {}", info.load.dropped_nonpositive);
-                    println!("duplicates:       {}", info.load.duplicates);
-                    println!("header skipped:   {}", info.load.header);
+                    let mut t = String::new();
+                    let mut line = |k: &str, v: String| t.push_str(&format!("{k:<18}{v}\n"));
+                    line("graph:", info.graph.clone());
+                    line("labelled by:", info.labelled_by.to_string());
+                    line("nodes:", info.nodes.to_string());
+                    line("edges:", info.edges.to_string());
+                    line("self loops:", info.self_loops.to_string());
+                    line("isolated nodes:", info.isolated_nodes.to_string());
+                    line("out-degree:", d(&info.out_degree).to_string());
+                    line("in-degree:", d(&info.in_degree).to_string());
+                    line("lines read:", info.load.lines.to_string());
+                    line("dropped (w <= 0):", info.load.dropped_nonpositive.to_string());
+                    line("duplicates:", info.load.duplicates.to_string());
+                    line("header skipped:", info.load.header.to_string());
+                    t
                 }
-            }
-            Ok(())
+            };
+            write_output(&OutputTarget::Stdout, &text)
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::select::pool::{all_nodes, apply_exclusions, read_names, resolve_names
 use crate::select::sets::BallLayout;
 use crate::select::{self, Budget, MaxSpecObjective, Method, NodeWeights, SelectConfig};
 use clap::Args;
-use std::collections::{HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 /// Arguments of `graphreach select`.
@@ -231,15 +231,12 @@ pub fn run_stability(a: StabilityArgs) -> Result<()> {
     }
     let (mean, sd, pairs) = select::stability::mean_pairwise_jaccard(&sets)
         .ok_or_else(|| Error::invalid("stability needs at least two selection files"))?;
-    match a.format {
-        Format::Tsv => {
-            println!("selections\tpairs\tmean_jaccard\tsd_jaccard");
-            println!("{}\t{}\t{:.6}\t{:.6}", sets.len(), pairs.len(), mean, sd);
-        }
+    let text = match a.format {
+        Format::Tsv => format!("selections\tpairs\tmean_jaccard\tsd_jaccard\n{}\t{}\t{:.6}\t{:.6}\n", sets.len(), pairs.len(), mean, sd),
         Format::Json => {
             let v = serde_json::json!({"selections": a.selections, "pairs": pairs.len(), "mean_jaccard": mean, "sd_jaccard": sd, "pairwise": pairs});
-            println!("{}", serde_json::to_string_pretty(&v).expect("serialisable"));
+            serde_json::to_string_pretty(&v).expect("serialisable") + "\n"
         }
-    }
-    Ok(())
+    };
+    write_output(&OutputTarget::Stdout, &text)
 }

@@ -78,16 +78,17 @@ fn split_fields(line: &str, sep: Sep) -> impl Iterator<Item = &str> {
     parts
 }
 
-const HEADER_WORDS: &[&str] = &[
-    "source", "target", "src", "dst", "from", "to", "u", "v", "node1", "node2", "gene1", "gene2", "head",
-    "tail", "i", "j", "a", "b", "regulator", "tf",
-];
+/// Column names that mark the first line of a two-column file as a header.
+const HEADER_WORDS: &[&str] =
+    &["source", "target", "src", "dst", "from", "to", "u", "v", "node1", "node2", "gene1", "gene2", "head", "tail"];
 
+/// A three-column first line is a header when its weight column is not a number; a two-column
+/// first line when both fields are common column names (`source target`, `u v`, ...).
 fn is_header(fields: &[&str]) -> bool {
-    if fields.len() == 3 && fields[2].parse::<f64>().is_err() {
-        return true;
+    if fields.len() == 3 {
+        return fields[2].parse::<f64>().is_err();
     }
-    fields.len() >= 2
+    fields.len() == 2
         && HEADER_WORDS.contains(&fields[0].to_ascii_lowercase().as_str())
         && HEADER_WORDS.contains(&fields[1].to_ascii_lowercase().as_str())
 }
@@ -111,6 +112,8 @@ pub fn parse_edge_list(bytes: &[u8], name: &str) -> Result<Graph> {
     let mut src: Vec<&str> = Vec::new();
     let mut dst: Vec<&str> = Vec::new();
     let mut w: Vec<f32> = Vec::new();
+    // Endpoints of dropped edges are still nodes of the file.
+    let mut dropped_nodes: Vec<&str> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let lineno = i + 1;
         let line = raw.trim();
@@ -156,6 +159,8 @@ pub fn parse_edge_list(bytes: &[u8], name: &str) -> Result<Graph> {
         report.lines += 1;
         if weight <= 0.0 {
             report.dropped_nonpositive += 1;
+            dropped_nodes.push(a);
+            dropped_nodes.push(b);
             continue;
         }
         src.push(a);
@@ -172,17 +177,18 @@ pub fn parse_edge_list(bytes: &[u8], name: &str) -> Result<Graph> {
         return Err(Error::invalid(format!("{name}: more than {} edges are not supported", u32::MAX)));
     }
     // Integer labels if every token is an integer.
-    let all_int = src.iter().chain(dst.iter()).all(|t| t.bytes().all(|c| c.is_ascii_digit()) && t.parse::<u32>().is_ok());
+    let all_int = src.iter().chain(dst.iter()).chain(dropped_nodes.iter()).all(|t| t.bytes().all(|c| c.is_ascii_digit()) && t.parse::<u32>().is_ok());
     let (labels, n, rows, cols) = if all_int {
         let rows: Vec<u32> = src.iter().map(|t| t.parse().unwrap()).collect();
         let cols: Vec<u32> = dst.iter().map(|t| t.parse().unwrap()).collect();
-        let max = rows.iter().chain(cols.iter()).copied().max().map(|m| m as usize + 1).unwrap_or(0);
+        let extra = dropped_nodes.iter().map(|t| t.parse::<u32>().unwrap());
+        let max = rows.iter().chain(cols.iter()).copied().chain(extra).max().map(|m| m as usize + 1).unwrap_or(0);
         if max >= u32::MAX as usize {
             return Err(Error::invalid(format!("{name}: node id {} is too large (limit {})", max - 1, u32::MAX - 1)));
         }
         (Labels::Integers, max, rows, cols)
     } else {
-        let mut syms: Vec<&str> = src.iter().chain(dst.iter()).copied().collect();
+        let mut syms: Vec<&str> = src.iter().chain(dst.iter()).chain(dropped_nodes.iter()).copied().collect();
         syms.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
         syms.dedup();
         let index: HashMap<&str, u32> = syms.iter().enumerate().map(|(i, s)| (*s, i as u32)).collect();
@@ -195,6 +201,33 @@ pub fn parse_edge_list(bytes: &[u8], name: &str) -> Result<Graph> {
     Ok(Graph::new(name, labels, out, report))
 }
 
+/// sprs reads only valued matrices: a `pattern` file is rewritten as `real` with weight 1.
+fn pattern_as_real(bytes: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut lines = text.lines();
+    let header = lines.next()?;
+    if !header.to_ascii_lowercase().contains(" pattern") {
+        return None;
+    }
+    let mut out = header.replacen("pattern", "real", 1).replacen("PATTERN", "real", 1);
+    out.push('\n');
+    let mut size_seen = false;
+    for l in lines {
+        let t = l.trim();
+        if t.is_empty() || t.starts_with('%') {
+            out.push_str(l);
+        } else if !size_seen {
+            size_seen = true;
+            out.push_str(t);
+        } else {
+            out.push_str(t);
+            out.push_str(" 1");
+        }
+        out.push('\n');
+    }
+    Some(out.into_bytes())
+}
+
 fn line_of_offset(bytes: &[u8], off: usize) -> usize {
     bytes[..off.min(bytes.len())].iter().filter(|&&b| b == b'\n').count() + 1
 }
@@ -202,6 +235,14 @@ fn line_of_offset(bytes: &[u8], off: usize) -> usize {
 /// Parses a MatrixMarket coordinate matrix (real, integer or pattern; general or symmetric)
 /// as an integer-labelled graph: entry `(i, j)` (1-based in the file) is the edge `i-1 -> j-1`.
 pub fn parse_matrix_market(bytes: &[u8], name: &str) -> Result<Graph> {
+    let patched;
+    let bytes = match pattern_as_real(bytes) {
+        Some(p) => {
+            patched = p;
+            &patched[..]
+        }
+        None => bytes,
+    };
     let tri = sprs::io::read_matrix_market_from_bufread::<f64, usize, _>(&mut std::io::BufReader::new(bytes))
         .map_err(|e| Error::parse(name, 0, format!("invalid MatrixMarket file: {e}")))?;
     let (nr, nc) = tri.shape();
@@ -261,6 +302,7 @@ mod tests {
         assert_eq!(g.report.dropped_nonpositive, 2);
         assert_eq!(g.report.duplicates, 1);
         assert_eq!(g.n_edges(), 1);
+        assert_eq!(g.n_nodes(), 3, "c only has a dropped edge but is still a node");
         assert_eq!(g.out.row_weights(0), &[2.0]);
     }
 
@@ -283,5 +325,7 @@ mod tests {
         assert_eq!(g.n_nodes(), 3);
         assert_eq!(g.out.row(0), &[1]);
         assert_eq!(g.out.self_loops(), 1);
+        let p = parse_matrix_market(b"%%MatrixMarket matrix coordinate pattern symmetric\n3 3 1\n2 1\n", "p.mtx").unwrap();
+        assert_eq!(p.n_edges(), 2);
     }
 }
