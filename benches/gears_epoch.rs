@@ -23,6 +23,55 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// Times the parts of 100 training steps.
+fn split_timing(ctx: &TrainContext, state: &mut graphreach::gears::train::TrainState) {
+    use graphreach::gears::loss::{autofocus_loss, LossCell};
+    use graphreach::gears::mat::Mat;
+    let mut ex = ctx.examples();
+    let mut rng = graphreach::rng::SplitMix64::new(5);
+    for i in (1..ex.len()).rev() {
+        ex.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let mut grad = state.model.zeros_like();
+    let (mut tf, mut tb, mut ta, mut tl) = (0.0, 0.0, 0.0, 0.0);
+    let g = ctx.data.n_genes();
+    let mut groups = 0;
+    for batch in ex.chunks_exact(32).take(100) {
+        let (inp, cg) = ctx.batch_input(batch);
+        let mut x = Mat::<f32>::zeros(batch.len(), g);
+        let mut y = Mat::<f32>::zeros(batch.len(), g);
+        for (i, &c) in batch.iter().enumerate() {
+            ctx.data.x.row_dense_into(ctx.data.ctrl_pairing[c as usize] as usize, x.row_mut(i));
+            ctx.data.x.row_dense_into(c as usize, y.row_mut(i));
+        }
+        groups += inp.groups.len();
+        let t = Instant::now();
+        let (delta, cache) = state.model.forward(&ctx.coexpr, &ctx.go, &inp, true);
+        tf += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let cells: Vec<LossCell> = batch.iter().zip(&cg).map(|(&c, &gr)| {
+            let cond = ctx.data.cell_condition[c as usize];
+            LossCell { group: gr, condition: cond, genes: (cond != 0).then(|| ctx.data.de[cond as usize].non_zeros.as_slice()) }
+        }).collect();
+        let mu: Vec<f32> = ctx.means.ctrl.iter().map(|&v| v as f32).collect();
+        let out = autofocus_loss(&delta, &cells, &x, &y, &mu);
+        tl += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for (_, p) in grad.params_mut() {
+            p.fill_zero();
+        }
+        state.model.backward(&ctx.coexpr, &ctx.go, &inp, cache.as_ref().unwrap(), &out.d_delta, &mut grad);
+        tb += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        state.adam.step(&mut state.model, &mut grad, 1e-3, true);
+        ta += t.elapsed().as_secs_f64();
+    }
+    println!(
+        "per step (ms): forward {:.1}, loss {:.1}, zero+backward {:.1}, adam {:.1}; {:.1} groups per batch",
+        tf * 10.0, tl * 10.0, tb * 10.0, ta * 10.0, groups as f64 / 100.0
+    );
+}
+
 fn gemm_probe() {
     use graphreach::gears::mat::{gemm_nn, gemm_tn_acc};
     let (r, i, o) = (8400usize, 64usize, 128usize);
@@ -79,6 +128,9 @@ fn main() {
     };
     let setup = t.elapsed().as_secs_f64();
     let mut state = ctx.new_state();
+    if env("GEARS_BENCH_SPLIT", 0) == 1 {
+        return split_timing(&ctx, &mut state);
+    }
     let cpu0 = cpu_seconds();
     ctx.fit(&mut state, Hooks::default(), &mut |_| Ok(())).unwrap();
     for l in &state.log {

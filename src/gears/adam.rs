@@ -66,16 +66,26 @@ impl<T: Real> Adam<T> {
             let bc1 = 1.0 - c.beta1.powi(t);
             let bc2 = (1.0 - c.beta2.powi(t)).sqrt();
             let step_size = lr / bc1;
-            let (b1, b2, clip, wd, eps) = (c.beta1, c.beta2, c.clip, c.weight_decay, c.eps);
+            // Element-wise in the parameter's own precision, as PyTorch does.
+            let t = T::from_f64;
+            let (b1, b2, clip, wd, eps) = (t(c.beta1), t(c.beta2), t(c.clip), t(c.weight_decay), t(c.eps));
+            let (one_b1, one_b2, ss, inv_bc2) = (t(1.0 - c.beta1), t(1.0 - c.beta2), t(step_size), t(1.0 / bc2));
             let update = |(((pc, gc), mc), vc): (((&mut [T], &[T]), &mut [T]), &mut [T])| {
                 for i in 0..pc.len() {
-                    let w = pc[i].to_f64();
-                    let gr = gc[i].to_f64().clamp(-clip, clip) + wd * w;
-                    let mi = b1 * mc[i].to_f64() + (1.0 - b1) * gr;
-                    let vi = b2 * vc[i].to_f64() + (1.0 - b2) * gr * gr;
-                    mc[i] = T::from_f64(mi);
-                    vc[i] = T::from_f64(vi);
-                    pc[i] = T::from_f64(w - step_size * mi / (vi.sqrt() / bc2 + eps));
+                    let w = pc[i];
+                    let mut gr = gc[i];
+                    if gr > clip {
+                        gr = clip;
+                    }
+                    if gr < -clip {
+                        gr = -clip;
+                    }
+                    gr += wd * w;
+                    let mi = b1 * mc[i] + one_b1 * gr;
+                    let vi = b2 * vc[i] + one_b2 * gr * gr;
+                    mc[i] = mi;
+                    vc[i] = vi;
+                    pc[i] = w - ss * mi / (vi.sqrt() * inv_bc2 + eps);
                 }
             };
             const CHUNK: usize = 1 << 14;
