@@ -27,6 +27,7 @@ fn cpu_seconds() -> f64 {
 fn split_timing(ctx: &TrainContext, state: &mut graphreach::gears::train::TrainState) {
     use graphreach::gears::loss::{autofocus_loss, LossCell};
     use graphreach::gears::mat::Mat;
+    graphreach::gears::train::keep_freed_memory();
     let mut ex = ctx.examples();
     let mut rng = graphreach::rng::SplitMix64::new(5);
     for i in (1..ex.len()).rev() {

@@ -122,17 +122,22 @@ pub fn bn_train_fwd<T: Real>(x: &Mat<T>, wts: &[T], gamma: &[T], beta: &[T]) -> 
     let inv_std: Vec<T> = var.iter().map(|&v| T::one() / (v + eps).sqrt()).collect();
     let mut xhat = Mat::zeros(x.rows, c);
     let mut y = Mat::zeros(x.rows, c);
-    xhat.data.par_chunks_mut(c * ROW_CHUNK).zip(y.data.par_chunks_mut(c * ROW_CHUNK)).enumerate().for_each(|(i, (xh, yy))| {
-        let r0 = i * ROW_CHUNK;
-        for k in 0..xh.len() / c {
-            let xr = x.row(r0 + k);
-            for j in 0..c {
-                let h = (xr[j] - mean[j]) * inv_std[j];
-                xh[k * c + j] = h;
-                yy[k * c + j] = gamma[j] * h + beta[j];
+    let scale: Vec<T> = gamma.iter().zip(&inv_std).map(|(&g, &s)| g * s).collect();
+    xhat.data
+        .par_chunks_mut(c * ROW_CHUNK)
+        .zip(y.data.par_chunks_mut(c * ROW_CHUNK))
+        .zip(x.data.par_chunks(c * ROW_CHUNK))
+        .for_each(|((xh, yy), xx)| {
+            for ((hr, yr), xr) in xh.chunks_exact_mut(c).zip(yy.chunks_exact_mut(c)).zip(xx.chunks_exact(c)) {
+                for (((((h, yv), &xv), &m), &is), (&sc, &b)) in
+                    hr.iter_mut().zip(yr.iter_mut()).zip(xr).zip(&mean).zip(&inv_std).zip(scale.iter().zip(beta))
+                {
+                    let d = xv - m;
+                    *h = d * is;
+                    *yv = d * sc + b;
+                }
             }
-        }
-    });
+        });
     (y, BnCache { xhat, inv_std, mean, var, n })
 }
 
@@ -154,9 +159,11 @@ pub fn bn_eval_fwd<T: Real>(x: &Mat<T>, gamma: &[T], beta: &[T], running_mean: &
     let shift: Vec<T> = (0..x.cols).map(|j| beta[j] - running_mean[j] * scale[j]).collect();
     let mut y = x.clone();
     let c = x.cols;
-    y.data.par_chunks_mut(c).for_each(|row| {
-        for j in 0..c {
-            row[j] = row[j] * scale[j] + shift[j];
+    y.data.par_chunks_mut(c * ROW_CHUNK).for_each(|rows| {
+        for row in rows.chunks_mut(c) {
+            for j in 0..c {
+                row[j] = row[j] * scale[j] + shift[j];
+            }
         }
     });
     y
@@ -168,11 +175,11 @@ pub fn bn_bwd<T: Real>(dy: &Mat<T>, cache: &BnCache<T>, wts: &[T], gamma: &[T], 
     let c = dy.cols;
     let xhat = &cache.xhat;
     let sums = reduce_rows(dy.rows, 2 * c, |acc: &mut Vec<T>, lo, hi| {
+        let (a1, a2) = acc.split_at_mut(c);
         for r in lo..hi {
-            let (d, h) = (dy.row(r), xhat.row(r));
-            for j in 0..c {
-                acc[j] += d[j];
-                acc[c + j] += d[j] * h[j];
+            for (((p1, p2), &d), &h) in a1.iter_mut().zip(a2.iter_mut()).zip(dy.row(r)).zip(xhat.row(r)) {
+                *p1 += d;
+                *p2 += d * h;
             }
         }
     });
@@ -188,31 +195,38 @@ pub fn bn_bwd<T: Real>(dy: &Mat<T>, cache: &BnCache<T>, wts: &[T], gamma: &[T], 
     let mut dx = Mat::zeros(dy.rows, c);
     dx.data.par_chunks_mut(c * ROW_CHUNK).enumerate().for_each(|(i, out)| {
         let r0 = i * ROW_CHUNK;
-        for k in 0..out.len() / c {
+        for (k, orow) in out.chunks_exact_mut(c).enumerate() {
             let r = r0 + k;
-            let (d, h, w) = (dy.row(r), xhat.row(r), wts[r]);
-            for j in 0..c {
-                out[k * c + j] = a[j] * (d[j] - w * m1[j] - w * h[j] * m2[j]);
+            let w = wts[r];
+            for ((((o, &d), &h), &aj), (&u1, &u2)) in orow.iter_mut().zip(dy.row(r)).zip(xhat.row(r)).zip(&a).zip(m1.iter().zip(&m2)) {
+                *o = aj * (d - w * u1 - w * h * u2);
             }
         }
     });
     dx
 }
 
+/// Elements per rayon task in element-wise loops (large enough to amortise scheduling).
+const ELEM_CHUNK: usize = 1 << 15;
+
 /// ReLU in place.
 pub fn relu_inplace<T: Real>(x: &mut Mat<T>) {
-    x.data.par_iter_mut().for_each(|v| {
-        if *v < T::zero() {
-            *v = T::zero();
+    x.data.par_chunks_mut(ELEM_CHUNK).for_each(|c| {
+        for v in c {
+            if *v < T::zero() {
+                *v = T::zero();
+            }
         }
     });
 }
 
 /// Backward of ReLU given its output `y`: zeroes `dy` where `y <= 0`.
 pub fn relu_bwd_inplace<T: Real>(dy: &mut Mat<T>, y: &Mat<T>) {
-    dy.data.par_iter_mut().zip(y.data.par_iter()).for_each(|(d, &v)| {
-        if v <= T::zero() {
-            *d = T::zero();
+    dy.data.par_chunks_mut(ELEM_CHUNK).zip(y.data.par_chunks(ELEM_CHUNK)).for_each(|(dc, yc)| {
+        for (d, &v) in dc.iter_mut().zip(yc) {
+            if v <= T::zero() {
+                *d = T::zero();
+            }
         }
     });
 }
@@ -221,7 +235,7 @@ pub fn relu_bwd_inplace<T: Real>(dy: &mut Mat<T>, y: &Mat<T>) {
 /// rescaled in place by `max_norm / (norm + 1e-7)`. Not differentiated (a projection of the weights).
 pub fn renorm_rows<T: Real>(e: &mut Mat<T>, max_norm: f64) {
     let c = e.cols;
-    e.data.par_chunks_mut(c).for_each(|row| {
+    e.data.par_chunks_mut(c * ROW_CHUNK).flat_map_iter(|rows| rows.chunks_mut(c)).for_each(|row| {
         let norm = row.iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>().sqrt();
         if norm > max_norm {
             let s = T::from_f64(max_norm / (norm + 1e-7));
