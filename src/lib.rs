@@ -14,6 +14,8 @@
 //! # Ok::<(), graphreach::error::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod backend;
 pub mod data;
 pub mod gears;

@@ -2,8 +2,27 @@
 //! covered-set update, and batched spectral norms), behind one small trait. [`cpu::CpuBackend`]
 //! is the reference twin; the CUDA and wgpu backends implement the same trait and must give
 //! identical selections.
+//!
+//! GPU kernels live in `kernels/` ([`source`]); host-side tiling and packing shared by both GPU
+//! backends is in [`gpu_plan`]. Device memory, with n nodes, e edges of the hop adjacency,
+//! C candidates, balls B_i and words W = 2 * ceil(n / 64) u32 words per bitset row:
+//!
+//! * balls: the CSR (4(n + 1) + 4e bytes) plus, per tile of R seed sets, three bitset buffers of
+//!   4RW bytes (about 3Rn/8). Tiles hold at most 64 MiB per buffer on wgpu and a quarter of the
+//!   free memory (at most 1 GiB) on CUDA; the host collects each tile's rows. When
+//!   C * 4W exceeds [`gpu_plan::MAX_BITSET_REACH_BYTES`] (2 GiB) and the layout is not dense, the
+//!   CPU twin builds the balls instead (sparse BFS costs only the ball sizes).
+//! * coverage: the balls once (sparse: 4 sum|B_i| + 4(C + 1) bytes; dense: 4CW bytes = Cn/8), the
+//!   covered bitset (4W), weights (4n) and per call 12 bytes per evaluated id. Ball buffers are
+//!   split into tiles under the binding limit (128 MiB on lavapipe) on wgpu and under 2 GiB on CUDA.
+//! * spectral norms: A and A^T (8(n + 1) + 8e bytes), D^-1/2 (4n), and per launch of up to 256
+//!   sets 4(257 + m) + 12m + 12 * 256 bytes for m members in all.
 
 pub mod cpu;
+pub mod cuda;
+pub mod gpu_plan;
+pub mod source;
+pub mod wgpu;
 
 use crate::error::Result;
 use crate::graph::Csr;
@@ -124,6 +143,12 @@ pub trait Backend: Send + Sync {
     fn spectral_vector(&self, op: &SpectralOperator, set: &[u32], warm: &[f64], cfg: &PowerIterConfig) -> Result<(SpectralNorm, Vec<f64>)> {
         cpu::power_iteration(op, set, warm, cfg)
     }
+    /// Whether [`Backend::spectral_norms`] returns the CPU's f64 values bit for bit. When false
+    /// (the GPU backends compute in f32), MaxSpec re-scores the candidates near the best on the CPU
+    /// before choosing, so the selection is still the CPU's.
+    fn spectral_is_exact(&self) -> bool {
+        true
+    }
     /// Candidates re-evaluated per call by the lazy greedy loop.
     fn default_batch_width(&self) -> usize {
         1
@@ -152,9 +177,47 @@ pub fn select_backend(choice: BackendChoice) -> Result<(Box<dyn Backend>, Vec<St
 }
 
 fn gpu_cuda() -> Result<Box<dyn Backend>> {
-    Err(crate::error::Error::Backend { backend: "cuda", msg: "not available in this build".into() })
+    cuda::probe()
 }
 
-fn gpu_wgpu(_allow_software: bool) -> Result<Box<dyn Backend>> {
-    Err(crate::error::Error::Backend { backend: "wgpu", msg: "not available in this build".into() })
+fn gpu_wgpu(allow_software: bool) -> Result<Box<dyn Backend>> {
+    wgpu::probe(allow_software)
+}
+
+/// What probing one backend found.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProbeReport {
+    /// Backend name.
+    pub backend: &'static str,
+    /// Whether `--backend NAME` would work.
+    pub available: bool,
+    /// Whether `--backend auto` would take it (CUDA and hardware wgpu adapters only).
+    pub auto_eligible: bool,
+    /// The device description, or why it is unavailable.
+    pub detail: String,
+}
+
+fn report(backend: &'static str, r: Result<Box<dyn Backend>>, auto_eligible: bool) -> ProbeReport {
+    match r {
+        Ok(b) => ProbeReport { backend, available: true, auto_eligible, detail: b.describe() },
+        Err(e) => ProbeReport { backend, available: false, auto_eligible: false, detail: e.to_string() },
+    }
+}
+
+/// Probes every backend (CUDA, wgpu hardware then software, CPU) without choosing one.
+pub fn probe_all() -> Vec<ProbeReport> {
+    let mut out = vec![report("cuda", gpu_cuda(), true)];
+    out.push(match gpu_wgpu(false) {
+        Ok(b) => report("wgpu", Ok(b), true),
+        Err(hw) => match gpu_wgpu(true) {
+            Ok(b) => {
+                let mut r = report("wgpu", Ok(b), false);
+                r.detail = format!("{}; software adapter, used only with --backend wgpu ({hw})", r.detail);
+                r
+            }
+            Err(e) => report("wgpu", Err(e), false),
+        },
+    });
+    out.push(report("cpu", Ok(Box::new(cpu::CpuBackend::new())), true));
+    out
 }

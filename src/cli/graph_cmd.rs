@@ -10,6 +10,10 @@ use clap::{Args, Subcommand};
 pub enum GraphCommand {
     /// Nodes, edges, degree statistics, self loops and dropped/duplicate edges of a graph.
     Info(InfoArgs),
+    /// Write a synthetic hub-SBM graph (docs/hub-sbm.md) as a sorted `u<TAB>v` edge list.
+    Gen(super::graph_gen_cmd::GenArgs),
+    /// Build the GEARS-style GO similarity graph (Jaccard of direct GO sets, top k+1 per target).
+    Build(super::graph_build_cmd::BuildArgs),
 }
 
 /// Arguments of `graph info`.
@@ -34,6 +38,8 @@ pub enum InfoFormat {
 /// Runs a graph subcommand.
 pub fn run(cmd: GraphCommand) -> Result<()> {
     match cmd {
+        GraphCommand::Gen(a) => super::graph_gen_cmd::run_gen(a),
+        GraphCommand::Build(a) => super::graph_build_cmd::run_build(a),
         GraphCommand::Info(a) => {
             let g = load_graph(&a.graph)?;
             let info = g.info();

@@ -1,8 +1,12 @@
 //! Command-line interface: clap-derive argument structs (one file per command family) that are
 //! turned into the library's config structs. Every command that computes takes `--backend`.
 
+mod backends_cmd;
+mod bench_cmd;
 mod evaluate_cmd;
+mod graph_build_cmd;
 mod graph_cmd;
+mod graph_gen_cmd;
 mod output;
 mod select_cmd;
 mod train_cmd;
@@ -27,7 +31,7 @@ pub struct Cli {
 pub enum Command {
     /// Select perturbations from a candidate pool (GraphReach, MaxSpec, Random).
     Select(select_cmd::SelectArgs),
-    /// Graph utilities (info).
+    /// Graph utilities (info, gen, build).
     #[command(subcommand)]
     Graph(graph_cmd::GraphCommand),
     /// Mean pairwise Jaccard similarity of several selections (paper Eq. 19).
@@ -36,6 +40,10 @@ pub enum Command {
     Train(train_cmd::TrainArgs),
     /// Evaluate a trained GEARS model (and the baselines) on perturbations.
     Evaluate(evaluate_cmd::EvaluateArgs),
+    /// List the compute backends this machine offers (and why others are unavailable).
+    Backends(backends_cmd::BackendsArgs),
+    /// Time ball construction and greedy selection per backend, with the speedup over the CPU.
+    Bench(bench_cmd::BenchArgs),
 }
 
 /// Runs a parsed command line.
@@ -46,6 +54,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stability(a) => select_cmd::run_stability(a),
         Command::Train(a) => train_cmd::run_train(a),
         Command::Evaluate(a) => evaluate_cmd::run_evaluate(a),
+        Command::Backends(a) => backends_cmd::run(a),
+        Command::Bench(a) => bench_cmd::run(a),
     }
 }
 

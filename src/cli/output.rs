@@ -60,3 +60,31 @@ pub fn write_output(target: &OutputTarget, text: &str) -> Result<()> {
         }
     }
 }
+
+/// Streams into `path` atomically: `fill` writes a temporary file next to it, which is renamed
+/// into place only on success. Refuses to replace an existing file unless `force`.
+pub fn write_file_with(
+    path: &Path,
+    force: bool,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    if !force && path.exists() {
+        return Err(Error::WouldOverwrite(path.to_path_buf()));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp-graphreach");
+    let tmp = path.with_file_name(name);
+    let result = std::fs::File::create(&tmp).and_then(|f| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        fill(&mut w)?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()
+    });
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}

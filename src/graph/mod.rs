@@ -3,6 +3,8 @@
 
 mod csr;
 pub mod builtin;
+pub mod gen;
+pub mod gobuild;
 pub mod io;
 pub mod symbols;
 
@@ -183,12 +185,12 @@ pub struct GraphInfo {
     pub load: LoadReport,
 }
 
-/// Resolves `gen:NAME` graph specs (synthetic presets).
+/// Resolves `gen:NAME` graph specs (synthetic hub-SBM presets, see [`gen`]).
 pub fn gen_hook(name: &str) -> crate::error::Result<Graph> {
-    Err(crate::error::Error::invalid(format!("unknown synthetic graph preset 'gen:{name}'")))
+    gen::preset_graph(name)
 }
 
-/// Resolves `--candidates gen:NAME` (the candidate list of a synthetic preset).
-pub fn gen_candidates_hook(_graph: &Graph, name: &str) -> crate::error::Result<crate::select::Pool> {
-    Err(crate::error::Error::invalid(format!("unknown synthetic candidate preset 'gen:{name}'")))
+/// Resolves `--candidates gen:NAME` (the candidate list of a synthetic preset, see [`gen`]).
+pub fn gen_candidates_hook(graph: &Graph, name: &str) -> crate::error::Result<crate::select::Pool> {
+    gen::preset_pool(graph, name)
 }

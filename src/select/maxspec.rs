@@ -12,7 +12,17 @@
 //!
 //! Exact shortcut: M[R,R] is a principal submatrix of M[R',R'] for R ⊆ R', so ρ never decreases as
 //! the set grows, and a candidate whose ball lies inside R scores exactly ρ(R) without any iteration.
+//!
+//! GPU scores: the CUDA and wgpu backends score a batch of candidates in one f32 launch
+//! ([`Backend::spectral_is_exact`] is false), accurate to well within [`REVERIFY_REL`] (tested).
+//! Every candidate that can still win or tie is re-scored on the CPU in f64 before a pick: with
+//! the lazy `min` search, a GPU score within `REVERIFY_REL` of the best known score is re-scored at
+//! once, and any other is kept as the lower bound `score * (1 - REVERIFY_REL)`, re-scored on the CPU
+//! if the search ever reaches it; with `max` (or the naive search), [`refine_on_cpu`] re-scores
+//! the window around the best until it is stable. GPU runs that did not converge are always
+//! re-scored. So picks and reported scores are the CPU's, bit for bit.
 
+use crate::backend::cpu::CpuBackend;
 use crate::backend::{Backend, PowerIterConfig, SpectralOperator};
 use crate::error::Result;
 use crate::select::sets::{BallSet, Bitset, SetList};
@@ -42,6 +52,10 @@ pub struct SpecPick {
     /// Power iterations spent in this step (all candidates).
     pub iterations: u64,
 }
+
+/// Relative accuracy the f32 GPU scores are trusted to: GPU scores within this window of the best
+/// are re-scored on the CPU in f64, and others are deflated by it to serve as lower bounds.
+pub const REVERIFY_REL: f64 = 1e-2;
 
 /// Candidates scored per backend call (bounds host memory for the batch of node sets).
 const SCORE_BATCH: usize = 256;
@@ -85,31 +99,50 @@ struct State {
 }
 
 impl State {
-    /// Fresh scores ρ(R ∪ ball(c)) of `cands` (exact ρ(R) for balls inside R).
-    fn score(&self, backend: &dyn Backend, op: &SpectralOperator, cands: &[u32], cfg: &PowerIterConfig, iters: &mut u64) -> Result<Vec<f64>> {
-        let mut scores = vec![f64::NAN; cands.len()];
+    /// Scores ρ(R ∪ ball(c)) of `cands` (exact ρ(R) for balls inside R) as (value, exact).
+    /// Inexact values come from an f32 backend; `force_exact` scores on the CPU twin instead.
+    fn score(&self, backend: &dyn Backend, op: &SpectralOperator, cands: &[u32], cfg: &PowerIterConfig, iters: &mut u64, force_exact: bool) -> Result<Vec<(f64, bool)>> {
+        let cpu = CpuBackend::new();
+        let b: &dyn Backend = if force_exact && !backend.spectral_is_exact() { &cpu } else { backend };
+        let mut scores = vec![(f64::NAN, true); cands.len()];
         let mut todo: Vec<usize> = Vec::new();
         for (k, &c) in cands.iter().enumerate() {
             if !self.r_members.is_empty() && self.ball_sets.get(c as usize).iter().all(|&m| self.in_r.get(m)) {
-                scores[k] = self.rho_r;
+                scores[k] = (self.rho_r, true);
             } else {
                 todo.push(k);
             }
         }
         let mut buf = Vec::new();
+        let mut unconverged = Vec::new();
         for chunk in todo.chunks(SCORE_BATCH) {
             let mut sets = SetList::new();
             for &k in chunk {
-                merge_sorted(&self.r_members, self.ball_sets.get(cands[k] as usize), &mut buf);
+                self.set_of(cands[k], &mut buf);
                 sets.push(&buf);
             }
-            let norms = backend.spectral_norms(op, &sets, &self.warm, cfg)?;
+            let norms = b.spectral_norms(op, &sets, &self.warm, cfg)?;
             for (&k, s) in chunk.iter().zip(norms) {
-                scores[k] = s.sigma;
+                scores[k] = (s.sigma, b.spectral_is_exact());
                 *iters += s.iterations as u64;
+                if !s.converged && !b.spectral_is_exact() {
+                    unconverged.push(k);
+                }
+            }
+        }
+        // An f32 run that stopped at the iteration cap is not trusted even as a bound.
+        if !unconverged.is_empty() {
+            let again: Vec<u32> = unconverged.iter().map(|&k| cands[k]).collect();
+            for (&k, v) in unconverged.iter().zip(self.score(backend, op, &again, cfg, iters, true)?) {
+                scores[k] = v;
             }
         }
         Ok(scores)
+    }
+
+    /// R ∪ ball(c) into `out`.
+    fn set_of(&self, c: u32, out: &mut Vec<u32>) {
+        merge_sorted(&self.r_members, self.ball_sets.get(c as usize), out);
     }
 }
 
@@ -126,12 +159,19 @@ fn run(
     let mut st = State { ball_sets: balls.to_sets(), in_r: Bitset::new(op.n()), r_members: Vec::new(), rho_r: 0.0, warm: Vec::new() };
     // Per candidate: last score and the step it was computed at (None = taken).
     let mut bound: Vec<Option<(f64, usize)>> = vec![Some((f64::NEG_INFINITY, usize::MAX)); n_cand];
+    // Step at which a candidate's bound is a deflated f32 score (usize::MAX = never).
+    let mut approx_at: Vec<usize> = vec![usize::MAX; n_cand];
     let mut picks = Vec::with_capacity(budget);
     for step in 0..budget.min(n_cand) {
         let mut iterations = 0u64;
         let (c, score) = if !lazy {
             let remaining: Vec<u32> = (0..n_cand as u32).filter(|&c| bound[c as usize].is_some()).collect();
-            let scores = st.score(backend, op, &remaining, cfg, &mut iterations)?;
+            let scored = st.score(backend, op, &remaining, cfg, &mut iterations, false)?;
+            let mut scores: Vec<f64> = scored.iter().map(|x| x.0).collect();
+            let inexact: Vec<usize> = (0..scored.len()).filter(|&k| !scored[k].1).collect();
+            if !inexact.is_empty() {
+                refine_on_cpu(op, &mut scores, &inexact, &[], objective, &st.warm, cfg, |k, out| st.set_of(remaining[k], out))?;
+            }
             let k = pick_best(&scores, objective);
             (remaining[k], scores[k])
         } else {
@@ -144,6 +184,7 @@ fn run(
                     }
                 }
                 let limit = if best.is_finite() { best + TIE_REL * best.abs() } else { f64::INFINITY };
+                // Stale: a bound from an earlier step, or a deflated f32 score from this one.
                 let mut stale: Vec<u32> = (0..n_cand as u32)
                     .filter(|&c| matches!(bound[c as usize], Some((v, s)) if s != step && v <= limit))
                     .collect();
@@ -153,9 +194,27 @@ fn run(
                 // Score the lowest bounds first: they are the likeliest winners.
                 stale.sort_by(|&a, &b| bound[a as usize].unwrap().0.total_cmp(&bound[b as usize].unwrap().0).then(a.cmp(&b)));
                 stale.truncate(SCORE_BATCH);
-                let scores = st.score(backend, op, &stale, cfg, &mut iterations)?;
-                for (&c, s) in stale.iter().zip(scores) {
-                    bound[c as usize] = Some((s, step));
+                // Candidates already scored in f32 at this step get their exact score now.
+                let (again, first): (Vec<u32>, Vec<u32>) = stale.iter().partition(|&&c| approx_at[c as usize] == step);
+                for (&c, (v, _)) in again.iter().zip(st.score(backend, op, &again, cfg, &mut iterations, true)?) {
+                    bound[c as usize] = Some((v, step));
+                }
+                let scored = st.score(backend, op, &first, cfg, &mut iterations, false)?;
+                let best_f32 = scored.iter().map(|x| x.0).fold(best, f64::min);
+                let mut verify = Vec::new();
+                for (&c, &(v, exact)) in first.iter().zip(&scored) {
+                    if exact {
+                        bound[c as usize] = Some((v, step));
+                    } else if v <= best_f32 + REVERIFY_REL * best_f32.abs() {
+                        verify.push(c);
+                    } else {
+                        // A lower bound of the true score, re-scored exactly if the search reaches it.
+                        bound[c as usize] = Some((v * (1.0 - REVERIFY_REL), usize::MAX));
+                        approx_at[c as usize] = step;
+                    }
+                }
+                for (&c, (v, _)) in verify.iter().zip(st.score(backend, op, &verify, cfg, &mut iterations, true)?) {
+                    bound[c as usize] = Some((v, step));
                 }
             }
             let fresh: Vec<(u32, f64)> = (0..n_cand as u32)
@@ -179,6 +238,58 @@ fn run(
         picks.push(SpecPick { candidate: c, score, iterations });
     }
     Ok(picks)
+}
+
+/// Replaces approximate scores (positions `todo` of `scores`) by the CPU's f64 scores for every
+/// candidate that could be the pick: those within [`REVERIFY_REL`] of the best, iterated until no
+/// new candidate enters the window, plus those in `always`. `set_of(k)` writes candidate k's set.
+#[allow(clippy::too_many_arguments)]
+pub fn refine_on_cpu(
+    op: &SpectralOperator,
+    scores: &mut [f64],
+    todo: &[usize],
+    always: &[usize],
+    objective: MaxSpecObjective,
+    warm: &[f64],
+    cfg: &PowerIterConfig,
+    set_of: impl Fn(usize, &mut Vec<u32>),
+) -> Result<()> {
+    let cpu = CpuBackend::new();
+    let mut exact = vec![true; scores.len()];
+    todo.iter().for_each(|&k| exact[k] = false);
+    let mut pending: Vec<usize> = always.to_vec();
+    let mut buf = Vec::new();
+    loop {
+        if !pending.is_empty() {
+            pending.sort_unstable();
+            pending.dedup();
+            let mut sets = SetList::new();
+            for &k in &pending {
+                set_of(k, &mut buf);
+                sets.push(&buf);
+            }
+            for (&k, s) in pending.iter().zip(cpu.spectral_norms(op, &sets, warm, cfg)?) {
+                scores[k] = s.sigma;
+                exact[k] = true;
+            }
+        }
+        let best = scores[pick_best(scores, objective)];
+        let window = REVERIFY_REL * best.abs();
+        pending = todo
+            .iter()
+            .copied()
+            .filter(|&k| {
+                !exact[k]
+                    && match objective {
+                        MaxSpecObjective::Min => scores[k] <= best + window,
+                        MaxSpecObjective::Max => scores[k] >= best - window,
+                    }
+            })
+            .collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+    }
 }
 
 /// Index of the best score: the extreme value, then among all scores within [`TIE_REL`] of it the
@@ -221,4 +332,36 @@ pub fn merge_sorted(a: &[u32], b: &[u32], out: &mut Vec<u32>) {
     }
     out.extend_from_slice(&a[i..]);
     out.extend_from_slice(&b[j..]);
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::Csr;
+
+    /// Approximate scores that rank the wrong candidate first are corrected before the pick.
+    #[test]
+    fn refine_on_cpu_restores_the_cpu_choice() {
+        let adj = Csr::from_unique_triplets(6, &[0, 1, 2, 3, 4, 1], &[1, 2, 3, 4, 5, 0], &[1.0; 6]);
+        let op = SpectralOperator::from_hop_adjacency(&adj);
+        let cfg = PowerIterConfig::default();
+        let sets: Vec<Vec<u32>> = vec![vec![0, 1, 2], vec![2, 3], vec![3, 4, 5], vec![5]];
+        let exact: Vec<f64> = sets
+            .iter()
+            .map(|s| crate::backend::cpu::power_iteration(&op, s, &[], &cfg).unwrap().0.sigma)
+            .collect();
+        let best = pick_best(&exact, MaxSpecObjective::Min);
+        // Perturb: make another candidate look 0.5% better than the true best.
+        let mut approx = exact.clone();
+        let wrong = (best + 1) % sets.len();
+        approx[wrong] = exact[best] * 0.995;
+        assert_ne!(pick_best(&approx, MaxSpecObjective::Min), best);
+        let todo: Vec<usize> = (0..sets.len()).collect();
+        let set_of = |k: usize, out: &mut Vec<u32>| {
+            out.clear();
+            out.extend_from_slice(&sets[k]);
+        };
+        refine_on_cpu(&op, &mut approx, &todo, &[], MaxSpecObjective::Min, &[], &cfg, set_of).unwrap();
+        assert_eq!(pick_best(&approx, MaxSpecObjective::Min), best);
+        assert_eq!(approx[best], exact[best]);
+    }
 }

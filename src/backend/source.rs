@@ -1,0 +1,132 @@
+//! The kernel sources of the GPU backends, embedded at build time from `kernels/`.
+//!
+//! Each family has a CUDA C file (compiled with NVRTC at run time) and a WGSL twin with the same
+//! entry names and argument order. An entry's arguments are the family's bindings it uses, in
+//! binding order, then the scalar parameters (one uniform struct in WGSL, trailing scalar
+//! arguments in CUDA). [`ENTRIES`] records which bindings each entry uses.
+
+/// A kernel family: one `.cu` and one `.wgsl` file in `kernels/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// L-hop frontier expansion over CSR into ball bitsets (`kernels/reach.*`).
+    Reach,
+    /// Batched marginal gains and the covered-set update (`kernels/gains.*`).
+    Gains,
+    /// Batched power iteration for spectral norms (`kernels/spmv.*`).
+    Spmv,
+}
+
+impl Family {
+    /// Every family.
+    pub const ALL: [Family; 3] = [Family::Reach, Family::Gains, Family::Spmv];
+
+    /// File stem in `kernels/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Reach => "reach",
+            Family::Gains => "gains",
+            Family::Spmv => "spmv",
+        }
+    }
+
+    /// The CUDA C source.
+    pub fn cuda(self) -> &'static str {
+        match self {
+            Family::Reach => include_str!("../../kernels/reach.cu"),
+            Family::Gains => include_str!("../../kernels/gains.cu"),
+            Family::Spmv => include_str!("../../kernels/spmv.cu"),
+        }
+    }
+
+    /// The WGSL source.
+    pub fn wgsl(self) -> &'static str {
+        match self {
+            Family::Reach => include_str!("../../kernels/reach.wgsl"),
+            Family::Gains => include_str!("../../kernels/gains.wgsl"),
+            Family::Spmv => include_str!("../../kernels/spmv.wgsl"),
+        }
+    }
+}
+
+/// One kernel entry point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Family (source file).
+    pub family: Family,
+    /// Entry name, identical in `.cu` and `.wgsl`.
+    pub name: &'static str,
+    /// WGSL binding numbers of its buffer arguments, in argument order; the uniform params binding
+    /// (the family's last binding) follows them.
+    pub bindings: &'static [u32],
+    /// Binding number of the params uniform.
+    pub params_binding: u32,
+}
+
+/// `reach_expand_u32`: next |= neighbours(frontier) & !visited.
+pub const REACH_EXPAND: Entry = Entry { family: Family::Reach, name: "reach_expand_u32", bindings: &[0, 1, 2, 3, 4], params_binding: 5 };
+/// `reach_advance_u32`: frontier = next & !visited; visited |= frontier; next = 0.
+pub const REACH_ADVANCE: Entry = Entry { family: Family::Reach, name: "reach_advance_u32", bindings: &[2, 3, 4], params_binding: 5 };
+/// `gains_dense_u32`: gains of dense rows.
+pub const GAINS_DENSE: Entry = Entry { family: Family::Gains, name: "gains_dense_u32", bindings: &[0, 2, 3, 4, 5], params_binding: 6 };
+/// `gains_sparse_u32`: gains of sparse member lists.
+pub const GAINS_SPARSE: Entry = Entry { family: Family::Gains, name: "gains_sparse_u32", bindings: &[0, 1, 2, 3, 4, 5], params_binding: 6 };
+/// `commit_dense_u32`: covered |= row.
+pub const COMMIT_DENSE: Entry = Entry { family: Family::Gains, name: "commit_dense_u32", bindings: &[0, 2], params_binding: 6 };
+/// `commit_sparse_u32`: covered |= members of a list.
+pub const COMMIT_SPARSE: Entry = Entry { family: Family::Gains, name: "commit_sparse_u32", bindings: &[0, 1, 2], params_binding: 6 };
+/// `spmv_power_f32`: batched power iteration, one workgroup per set.
+pub const SPMV_POWER: Entry = Entry { family: Family::Spmv, name: "spmv_power_f32", bindings: &[0, 1, 2, 3, 4, 5], params_binding: 6 };
+
+/// Every entry point of every family.
+pub const ENTRIES: [Entry; 7] = [REACH_EXPAND, REACH_ADVANCE, GAINS_DENSE, GAINS_SPARSE, COMMIT_DENSE, COMMIT_SPARSE, SPMV_POWER];
+
+/// Threads per workgroup (block) of every entry.
+pub const WORKGROUP: u32 = 256;
+
+/// Params of the reach family (WGSL `Params`, CUDA trailing arguments).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ReachParams {
+    /// Graph nodes.
+    pub n_nodes: u32,
+    /// u32 words per bitset row.
+    pub words: u32,
+    /// Rows (seed sets) in this tile.
+    pub n_rows: u32,
+    /// Unused (16-byte uniform size).
+    pub pad: u32,
+}
+
+/// Params of the gains family.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct GainsParams {
+    /// u32 words per bitset row (and of the covered set).
+    pub words: u32,
+    /// Ids in this launch.
+    pub n_ids: u32,
+    /// 1 to sum node weights, 0 to count members.
+    pub weighted: u32,
+    /// Row / list added to the covered set by the commit entries.
+    pub commit_id: u32,
+}
+
+/// Params of the spmv family.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct SpmvParams {
+    /// Graph nodes.
+    pub n_nodes: u32,
+    /// Sets in this launch.
+    pub n_sets: u32,
+    /// Total members over the sets (length of each of x, y, z).
+    pub total: u32,
+    /// Iteration cap.
+    pub max_iter: u32,
+    /// Relative tolerance on sigma.
+    pub tol: f32,
+    /// Iterations per launch (the host relaunches until every set has stopped).
+    pub iters: u32,
+    /// Unused (uniform size multiple of 16).
+    pub pad: [u32; 2],
+}
