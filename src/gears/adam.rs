@@ -7,6 +7,9 @@ use super::model::GearsModel;
 use super::params::is_perturbation_path;
 use rayon::prelude::*;
 
+/// One chunk of (parameter, gradient, first moment, second moment).
+type Slices<'a, T> = (((&'a mut [T], &'a [T]), &'a mut [T]), &'a mut [T]);
+
 /// Adam hyper-parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamConfig {
@@ -70,7 +73,7 @@ impl<T: Real> Adam<T> {
             let t = T::from_f64;
             let (b1, b2, clip, wd, eps) = (t(c.beta1), t(c.beta2), t(c.clip), t(c.weight_decay), t(c.eps));
             let (one_b1, one_b2, ss, inv_bc2) = (t(1.0 - c.beta1), t(1.0 - c.beta2), t(step_size), t(1.0 / bc2));
-            let update = |(((pc, gc), mc), vc): (((&mut [T], &[T]), &mut [T]), &mut [T])| {
+            let update = |(((pc, gc), mc), vc): Slices<T>| {
                 for i in 0..pc.len() {
                     let w = pc[i];
                     let mut gr = gc[i];

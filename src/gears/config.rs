@@ -91,7 +91,8 @@ impl GearsConfig {
         if self.batch_size < 2 {
             return Err(Error::invalid("--batch-size must be at least 2 (BatchNorm needs two cells per step)"));
         }
-        if !(self.lr > 0.0 && self.lr.is_finite()) || !(self.lr_decay > 0.0 && self.lr_decay.is_finite()) {
+        let positive = |v: f64| v > 0.0 && v.is_finite();
+        if !positive(self.lr) || !positive(self.lr_decay) {
             return Err(Error::invalid("--lr and the learning-rate decay must be positive and finite"));
         }
         if !(self.weight_decay >= 0.0 && self.clip > 0.0) {

@@ -145,6 +145,7 @@ const PAR_WORK: usize = 1 << 18;
 
 /// `C (m x n) = A (m x k) * op(B) + beta * C` where `B` is `k x n` row-major, or, if `b_trans`,
 /// B is stored `n x k` row-major and used transposed. Parallel over blocks of rows of C.
+#[allow(clippy::too_many_arguments)]
 pub fn gemm_nn<T: Real>(a: &[T], m: usize, k: usize, b: &[T], n: usize, b_trans: bool, beta: T, c: &mut [T]) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
     let (rsb, csb) = if b_trans { (1isize, k as isize) } else { (n as isize, 1isize) };

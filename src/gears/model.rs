@@ -136,7 +136,7 @@ impl<T: Real> GearsModel<T> {
         let indv_b1 = Mat::from_vec(g, 1, normal(g, (2.0 / (1 + g) as f64).sqrt()));
         let indv_w2 = Mat::from_vec(g, h + 1, normal(g * (h + 1), (2.0 / ((g + 1) * (h + 1)) as f64).sqrt()));
         let indv_b2 = Mat::from_vec(1, g, normal(g, (2.0 / (g + 1) as f64).sqrt()));
-        let mut rng = SplitMix64::new(seed ^ 0x5EED_0F_11AE_A2);
+        let mut rng = SplitMix64::new(seed ^ 0x5EED_0F11_AEA2);
         GearsModel {
             n_genes: g,
             n_perts: p,

@@ -107,8 +107,7 @@ pub fn bn_train_fwd<T: Real>(x: &Mat<T>, wts: &[T], gamma: &[T], beta: &[T]) -> 
     let c = x.cols;
     let mean: Vec<T> = col_sums(x, Some(wts)).into_iter().map(|s| s / n).collect();
     let var: Vec<T> = reduce_rows(x.rows, c, |acc: &mut Vec<T>, lo, hi| {
-        for r in lo..hi {
-            let w = wts[r];
+        for (r, &w) in wts.iter().enumerate().take(hi).skip(lo) {
             for ((a, &v), &m) in acc.iter_mut().zip(x.row(r)).zip(&mean) {
                 let d = v - m;
                 *a += w * d * d;
