@@ -18,6 +18,7 @@
 
 pub mod backend;
 pub mod data;
+pub mod gears;
 pub mod cli;
 pub mod error;
 pub mod graph;

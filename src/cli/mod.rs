@@ -4,11 +4,13 @@
 mod backends_cmd;
 mod bench_cmd;
 mod data_cmd;
+mod evaluate_cmd;
 mod graph_build_cmd;
 mod graph_cmd;
 mod graph_gen_cmd;
 mod output;
 mod select_cmd;
+mod train_cmd;
 
 pub use output::{write_output, OutputTarget};
 
@@ -35,6 +37,10 @@ pub enum Command {
     Graph(graph_cmd::GraphCommand),
     /// Mean pairwise Jaccard similarity of several selections (paper Eq. 19).
     Stability(select_cmd::StabilityArgs),
+    /// Train GEARS on a selection's perturbations and evaluate held-out ones against baselines.
+    Train(train_cmd::TrainArgs),
+    /// Evaluate a trained GEARS model (and the baselines) on perturbations.
+    Evaluate(evaluate_cmd::EvaluateArgs),
     /// List the compute backends this machine offers (and why others are unavailable).
     Backends(backends_cmd::BackendsArgs),
     /// Time ball construction and greedy selection per backend, with the speedup over the CPU.
@@ -56,6 +62,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Select(a) => select_cmd::run_select(a),
         Command::Graph(c) => graph_cmd::run(c),
         Command::Stability(a) => select_cmd::run_stability(a),
+        Command::Train(a) => train_cmd::run_train(a),
+        Command::Evaluate(a) => evaluate_cmd::run_evaluate(a),
         Command::Backends(a) => backends_cmd::run(a),
         Command::Bench(a) => bench_cmd::run(a),
         Command::Prepare(a) => data_cmd::run_prepare(a),

@@ -1,0 +1,208 @@
+//! Parameterised layers built from [`super::ops`]: `Linear` (PyTorch layout and init), `BatchNorm`
+//! (affine, running statistics) and GEARS's `MLP` (Lin, BN, ReLU, ..., Lin, BN: the final ReLU is
+//! dropped), each with a forward that records what its backward needs.
+
+use super::mat::{Mat, Real};
+use super::ops::{self, BnCache};
+use crate::rng::SplitMix64;
+
+/// Train mode (batch statistics over weighted rows) or eval mode (running statistics).
+#[derive(Clone, Copy, Debug)]
+pub enum Mode<'a, T> {
+    /// Batch statistics; one weight per input row.
+    Train(&'a [T]),
+    /// Running statistics.
+    Eval,
+}
+
+/// A fully connected layer `y = x W^T + b`, `W` stored `out x in`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Linear<T> {
+    /// Weight, `out x in`.
+    pub w: Mat<T>,
+    /// Bias, `1 x out`.
+    pub b: Mat<T>,
+}
+
+impl<T: Real> Linear<T> {
+    /// PyTorch default init: weight and bias uniform in `±1/sqrt(in)`.
+    pub fn init(inp: usize, out: usize, rng: &mut SplitMix64) -> Self {
+        let bound = 1.0 / (inp as f64).sqrt();
+        let mut u = |n: usize| (0..n).map(|_| T::from_f64((2.0 * rng.unit() - 1.0) * bound)).collect::<Vec<T>>();
+        let w = Mat::from_vec(out, inp, u(out * inp));
+        let b = Mat::from_vec(1, out, u(out));
+        Linear { w, b }
+    }
+
+    /// Forward.
+    pub fn forward(&self, x: &Mat<T>) -> Mat<T> {
+        ops::linear_fwd(x, &self.w, &self.b.data)
+    }
+
+    /// Backward: accumulates into `grad`, returns `dx` when asked.
+    pub fn backward(&self, x: &Mat<T>, dy: &Mat<T>, grad: &mut Linear<T>, need_dx: bool) -> Option<Mat<T>> {
+        ops::linear_bwd(x, &self.w, dy, &mut grad.w, &mut grad.b.data, need_dx)
+    }
+}
+
+/// BatchNorm1d with affine parameters and running statistics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchNorm<T> {
+    /// Scale, `1 x c`, init 1.
+    pub gamma: Mat<T>,
+    /// Shift, `1 x c`, init 0.
+    pub beta: Mat<T>,
+    /// Running mean (buffer), init 0.
+    pub running_mean: Vec<T>,
+    /// Running unbiased variance (buffer), init 1.
+    pub running_var: Vec<T>,
+}
+
+impl<T: Real> BatchNorm<T> {
+    /// PyTorch init.
+    pub fn new(c: usize) -> Self {
+        BatchNorm {
+            gamma: Mat::filled(1, c, T::one()),
+            beta: Mat::zeros(1, c),
+            running_mean: vec![T::zero(); c],
+            running_var: vec![T::one(); c],
+        }
+    }
+
+    /// Forward; the cache is `Some` in train mode.
+    pub fn forward(&self, x: &Mat<T>, mode: Mode<T>) -> (Mat<T>, Option<BnCache<T>>) {
+        match mode {
+            Mode::Train(w) => {
+                let (y, c) = ops::bn_train_fwd(x, w, &self.gamma.data, &self.beta.data);
+                (y, Some(c))
+            }
+            Mode::Eval => (ops::bn_eval_fwd(x, &self.gamma.data, &self.beta.data, &self.running_mean, &self.running_var), None),
+        }
+    }
+
+    /// Backward of a train-mode forward.
+    pub fn backward(&self, dy: &Mat<T>, cache: &BnCache<T>, wts: &[T], grad: &mut BatchNorm<T>) -> Mat<T> {
+        ops::bn_bwd(dy, cache, wts, &self.gamma.data, &mut grad.gamma.data, &mut grad.beta.data)
+    }
+
+    /// Folds a train-mode batch's statistics into the running averages.
+    pub fn update_running(&mut self, cache: &BnCache<T>) {
+        ops::bn_update_running(cache, &mut self.running_mean, &mut self.running_var);
+    }
+}
+
+/// GEARS `MLP(sizes)`: per consecutive pair Linear then BatchNorm then ReLU, without the last ReLU.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mlp<T> {
+    /// Linear layers.
+    pub lins: Vec<Linear<T>>,
+    /// BatchNorm after each linear layer.
+    pub bns: Vec<BatchNorm<T>>,
+}
+
+/// What an MLP forward keeps for backward.
+#[derive(Clone, Debug, Default)]
+pub struct MlpCache<T> {
+    /// Input of each linear layer (for layers > 0, the previous ReLU output).
+    pub inputs: Vec<Mat<T>>,
+    /// BatchNorm caches (train mode).
+    pub bns: Vec<BnCache<T>>,
+}
+
+impl<T: Real> Mlp<T> {
+    /// An MLP with the given layer sizes and PyTorch init.
+    pub fn init(sizes: &[usize], rng: &mut SplitMix64) -> Self {
+        let lins = sizes.windows(2).map(|w| Linear::init(w[0], w[1], rng)).collect();
+        let bns = sizes[1..].iter().map(|&c| BatchNorm::new(c)).collect();
+        Mlp { lins, bns }
+    }
+
+    /// Forward.
+    pub fn forward(&self, x: &Mat<T>, mode: Mode<T>) -> (Mat<T>, MlpCache<T>) {
+        let mut cache = MlpCache::default();
+        let mut cur = x.clone();
+        let last = self.lins.len() - 1;
+        for (i, (lin, bn)) in self.lins.iter().zip(&self.bns).enumerate() {
+            let z = lin.forward(&cur);
+            let (mut y, c) = bn.forward(&z, mode);
+            if let Some(c) = c {
+                cache.bns.push(c);
+            }
+            if i < last {
+                ops::relu_inplace(&mut y);
+            }
+            cache.inputs.push(std::mem::replace(&mut cur, y));
+        }
+        (cur, cache)
+    }
+
+    /// Backward of a train-mode forward with row weights `wts`.
+    pub fn backward(&self, dy: &Mat<T>, cache: &MlpCache<T>, wts: &[T], grad: &mut Mlp<T>, need_dx: bool) -> Option<Mat<T>> {
+        let mut d = dy.clone();
+        for i in (0..self.lins.len()).rev() {
+            if i + 1 < self.lins.len() {
+                ops::relu_bwd_inplace(&mut d, &cache.inputs[i + 1]);
+            }
+            let dz = self.bns[i].backward(&d, &cache.bns[i], wts, &mut grad.bns[i]);
+            match self.lins[i].backward(&cache.inputs[i], &dz, &mut grad.lins[i], need_dx || i > 0) {
+                Some(dx) => d = dx,
+                None => return None,
+            }
+        }
+        Some(d)
+    }
+
+    /// Folds the batch statistics of a train-mode forward into the running averages.
+    pub fn update_running(&mut self, cache: &MlpCache<T>) {
+        for (bn, c) in self.bns.iter_mut().zip(&cache.bns) {
+            bn.update_running(c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gears::ops::tests::{check_grad, randm};
+
+    fn loss(m: &Mlp<f64>, x: &Mat<f64>, w: &[f64], up: &Mat<f64>) -> f64 {
+        let (y, _) = m.forward(x, Mode::Train(w));
+        y.data.iter().zip(&up.data).map(|(a, b)| a * b).sum()
+    }
+
+    #[test]
+    fn mlp_backward_matches_finite_differences() {
+        let mut rng = SplitMix64::new(3);
+        let m = Mlp::<f64>::init(&[3, 5, 2], &mut rng);
+        let x = randm(6, 3, &mut rng);
+        let w = vec![1.0, 2.0, 1.0, 1.0, 3.0, 1.0];
+        let up = randm(6, 2, &mut rng);
+        let (_, cache) = m.forward(&x, Mode::Train(&w));
+        let mut g = m.clone();
+        for l in &mut g.lins {
+            l.w.fill_zero();
+            l.b.fill_zero();
+        }
+        for b in &mut g.bns {
+            b.gamma.fill_zero();
+            b.beta.fill_zero();
+        }
+        let dx = m.backward(&up, &cache, &w, &mut g, true).unwrap();
+        check_grad("x", &x.data, &dx.data, &mut |v| loss(&m, &Mat::from_vec(6, 3, v.to_vec()), &w, &up));
+        for li in 0..2 {
+            let mut mm = m.clone();
+            check_grad("w", &m.lins[li].w.data, &g.lins[li].w.data, &mut |v| {
+                mm.lins[li].w.data.copy_from_slice(v);
+                loss(&mm, &x, &w, &up)
+            });
+            let mut mm = m.clone();
+            check_grad("gamma", &m.bns[li].gamma.data, &g.bns[li].gamma.data, &mut |v| {
+                mm.bns[li].gamma.data.copy_from_slice(v);
+                loss(&mm, &x, &w, &up)
+            });
+        }
+        // The final layer is BatchNorm without ReLU: outputs can be negative.
+        let (y, _) = m.forward(&x, Mode::Train(&w));
+        assert!(y.data.iter().any(|&v| v < 0.0));
+    }
+}

@@ -1,0 +1,400 @@
+//! The GEARS network (spec §3) with an explicit forward and backward over *groups*: a group is a
+//! set of cells of the batch that provably get the same output δ (same perturbation, same
+//! positional variant), carried once with a weight equal to its number of cells. Every
+//! BatchNorm counts a group's rows with that weight, which is exactly the statistics of the
+//! per-cell batch; backward receives per group the sum of its cells' gradients.
+//!
+//! The gene-level part (embeddings, co-expression SGConv, `emb_trans_v2`) is computed once per
+//! step on G rows per positional variant instead of B*G rows (all cells are identical there).
+
+use super::graph_norm::Propagation;
+use super::layers::{BatchNorm, Linear, Mlp, MlpCache, Mode};
+use super::mat::{gemm_nn, gemm_tn_acc, Mat, Real};
+use super::ops::{self, BnCache};
+use crate::rng::SplitMix64;
+
+fn mode<T>(train: bool, w: &[T]) -> Mode<'_, T> {
+    if train {
+        Mode::Train(w)
+    } else {
+        Mode::Eval
+    }
+}
+
+/// Weight of the co-expression embedding added to the gene embedding (hard-coded in GEARS).
+pub const POS_MIX: f64 = 0.2;
+
+/// The parameters and buffers of a GEARS model (names follow the PyTorch `state_dict`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GearsModel<T> {
+    /// Number of genes G.
+    pub n_genes: usize,
+    /// Number of perturbation-graph nodes P.
+    pub n_perts: usize,
+    /// Hidden size h.
+    pub hidden: usize,
+    /// `gene_emb.weight`, G x h.
+    pub gene_emb: Mat<T>,
+    /// `emb_pos.weight`, G x h.
+    pub emb_pos: Mat<T>,
+    /// `pert_emb.weight`, P x h.
+    pub pert_emb: Mat<T>,
+    /// `bn_emb`.
+    pub bn_emb: BatchNorm<T>,
+    /// `layers_emb_pos.0.lin` (SGConv on the co-expression graph).
+    pub pos_lin: Linear<T>,
+    /// `emb_trans_v2` = MLP([h, h, h]).
+    pub emb_trans_v2: Mlp<T>,
+    /// `sim_layers.0.lin` (SGConv on the GO graph).
+    pub sim_lin: Linear<T>,
+    /// `pert_fuse` = MLP([h, h, h]).
+    pub pert_fuse: Mlp<T>,
+    /// `bn_pert_base`.
+    pub bn_pert_base: BatchNorm<T>,
+    /// `recovery_w` = MLP([h, 2h, h]).
+    pub recovery_w: Mlp<T>,
+    /// `indv_w1`, G x h.
+    pub indv_w1: Mat<T>,
+    /// `indv_b1`, G x 1.
+    pub indv_b1: Mat<T>,
+    /// `cross_gene_state` = MLP([G, h, h]).
+    pub cross_gene_state: Mlp<T>,
+    /// `indv_w2`, G x (h+1).
+    pub indv_w2: Mat<T>,
+    /// `indv_b2`, 1 x G.
+    pub indv_b2: Mat<T>,
+}
+
+/// A group of identical cells in a forward pass.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    /// Perturbed nodes (indices into the perturbation graph); empty for control.
+    pub perts: Vec<u32>,
+    /// Number of cells it stands for (train mode statistics).
+    pub weight: f64,
+    /// Index into [`ForwardInput::variants`].
+    pub variant: usize,
+}
+
+/// Positional-embedding variant: with co-expression propagation or without (GEARS quirk: cells
+/// after the first of a batch get no propagation).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Variant {
+    /// Whether the co-expression SGConv propagates for these cells.
+    pub propagate: bool,
+    /// Number of cells of the batch with this variant.
+    pub weight: f64,
+}
+
+/// What a forward pass runs on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForwardInput {
+    /// Positional variants (1 or 2).
+    pub variants: Vec<Variant>,
+    /// The groups; output row `i` of δ belongs to group `i`.
+    pub groups: Vec<Group>,
+    /// Number of cells in the batch (B).
+    pub n_cells: usize,
+}
+
+/// Everything a train-mode forward keeps for backward and for the running statistics.
+#[derive(Clone, Debug)]
+pub struct ForwardCache<T> {
+    bn_emb: BnCache<T>,
+    e1: Mat<T>,
+    pe: Option<Mat<T>>,
+    base0_wts: Vec<T>,
+    emb_cache: MlpCache<T>,
+    needed: Vec<u32>,
+    pe_go: Mat<T>,
+    perturbed: Vec<usize>,
+    fuse_wts: Vec<T>,
+    fuse_cache: Option<MlpCache<T>>,
+    grid_wts: Vec<T>,
+    bn_base: BnCache<T>,
+    y1r: Mat<T>,
+    rec_cache: MlpCache<T>,
+    r: Mat<T>,
+    group_wts: Vec<T>,
+    u: Mat<T>,
+    cross_cache: MlpCache<T>,
+    c: Mat<T>,
+    w2_tail: Mat<T>,
+}
+
+impl<T: Real> GearsModel<T> {
+    /// A freshly initialised model (spec §3.2): embeddings N(0,1), PyTorch Linear init, BatchNorm
+    /// (1, 0), gene-specific tensors Xavier-normal.
+    pub fn init(n_genes: usize, n_perts: usize, hidden: usize, seed: u64) -> Self {
+        let mut rng = SplitMix64::new(seed);
+        let (g, p, h) = (n_genes, n_perts, hidden);
+        let mut normal = |n: usize, std: f64| (0..n).map(|_| T::from_f64(rng.normal() * std)).collect::<Vec<T>>();
+        let gene_emb = Mat::from_vec(g, h, normal(g * h, 1.0));
+        let emb_pos = Mat::from_vec(g, h, normal(g * h, 1.0));
+        let pert_emb = Mat::from_vec(p, h, normal(p * h, 1.0));
+        let indv_w1 = Mat::from_vec(g, h, normal(g * h, (2.0 / (h + g) as f64).sqrt()));
+        let indv_b1 = Mat::from_vec(g, 1, normal(g, (2.0 / (1 + g) as f64).sqrt()));
+        let indv_w2 = Mat::from_vec(g, h + 1, normal(g * (h + 1), (2.0 / ((g + 1) * (h + 1)) as f64).sqrt()));
+        let indv_b2 = Mat::from_vec(1, g, normal(g, (2.0 / (g + 1) as f64).sqrt()));
+        let mut rng = SplitMix64::new(seed ^ 0x5EED_0F11_AEA2);
+        GearsModel {
+            n_genes: g,
+            n_perts: p,
+            hidden: h,
+            gene_emb,
+            emb_pos,
+            pert_emb,
+            bn_emb: BatchNorm::new(h),
+            pos_lin: Linear::init(h, h, &mut rng),
+            emb_trans_v2: Mlp::init(&[h, h, h], &mut rng),
+            sim_lin: Linear::init(h, h, &mut rng),
+            pert_fuse: Mlp::init(&[h, h, h], &mut rng),
+            bn_pert_base: BatchNorm::new(h),
+            recovery_w: Mlp::init(&[h, 2 * h, h], &mut rng),
+            indv_w1,
+            indv_b1,
+            cross_gene_state: Mlp::init(&[g, h, h], &mut rng),
+            indv_w2,
+            indv_b2,
+        }
+    }
+
+    /// Applies the embedding max-norm (1.0) to the three embedding tables, as every GEARS forward does.
+    pub fn renorm_embeddings(&mut self) {
+        ops::renorm_rows(&mut self.gene_emb, 1.0);
+        ops::renorm_rows(&mut self.emb_pos, 1.0);
+        ops::renorm_rows(&mut self.pert_emb, 1.0);
+    }
+
+    /// Forward: δ (groups x G). Train mode returns the cache for [`Self::backward`].
+    pub fn forward(&self, coexpr: &Propagation, go: &Propagation, inp: &ForwardInput, train: bool) -> (Mat<T>, Option<ForwardCache<T>>) {
+        let (g, h) = (self.n_genes, self.hidden);
+        let ng = inp.groups.len();
+        let t = T::from_f64;
+                // 1. Base gene embedding over B*G identical rows.
+        let emb_wts = vec![t(inp.n_cells as f64); g];
+        let (mut e1, bn_emb_c) = self.bn_emb.forward(&self.gene_emb, mode(train, &emb_wts));
+        ops::relu_inplace(&mut e1);
+        // 2. Positional embedding per variant, added with weight 0.2.
+        let pe = inp.variants.iter().any(|v| v.propagate).then(|| coexpr.apply(&self.emb_pos, None));
+        let pos_prop = pe.as_ref().map(|pe| self.pos_lin.forward(pe));
+        let pos_raw = inp.variants.iter().any(|v| !v.propagate).then(|| self.pos_lin.forward(&self.emb_pos));
+        let nv = inp.variants.len();
+        let mut base0 = Mat::zeros(nv * g, h);
+        let mut base0_wts = Vec::with_capacity(nv * g);
+        for (k, v) in inp.variants.iter().enumerate() {
+            let pos = if v.propagate { pos_prop.as_ref() } else { pos_raw.as_ref() }.expect("variant position computed");
+            for i in 0..g * h {
+                base0.data[k * g * h + i] = e1.data[i] + t(POS_MIX) * pos.data[i];
+            }
+            base0_wts.extend(std::iter::repeat_n(t(v.weight), g));
+        }
+        let (a, emb_cache) = self.emb_trans_v2.forward(&base0, mode(train, &base0_wts));
+        // 3. GO-graph perturbation embeddings, only for the nodes the batch needs.
+        let mut needed: Vec<u32> = inp.groups.iter().flat_map(|gr| gr.perts.iter().copied()).collect();
+        needed.sort_unstable();
+        needed.dedup();
+        let pe_go = go.apply(&self.pert_emb, Some(&needed));
+        let z = self.sim_lin.forward(&pe_go);
+        // 4. Fusion over the perturbed groups.
+        let perturbed: Vec<usize> = (0..ng).filter(|&i| !inp.groups[i].perts.is_empty()).collect();
+        let mut s = Mat::zeros(perturbed.len(), h);
+        for (o, &gi) in perturbed.iter().enumerate() {
+            for v in &inp.groups[gi].perts {
+                let zr = z.row(needed.binary_search(v).expect("needed node"));
+                s.row_mut(o).iter_mut().zip(zr).for_each(|(a, &b)| *a += b);
+            }
+        }
+        let total: f64 = perturbed.iter().map(|&gi| inp.groups[gi].weight).sum();
+        // A single perturbed cell is duplicated for BatchNorm, as GEARS does.
+        let fuse_wts: Vec<T> = perturbed.iter().map(|&gi| t(if total == 1.0 { 2.0 } else { inp.groups[gi].weight })).collect();
+        let (q, fuse_cache) = if perturbed.is_empty() {
+            (Mat::zeros(0, h), None)
+        } else {
+            let (q, c) = self.pert_fuse.forward(&s, mode(train, &fuse_wts));
+            (q, Some(c))
+        };
+        // 5. The (group, gene) grid: base + q, bn_pert_base, ReLU, recovery_w.
+        let mut qrow: Vec<Option<usize>> = vec![None; ng];
+        for (o, &gi) in perturbed.iter().enumerate() {
+            qrow[gi] = Some(o);
+        }
+        let mut grid = Mat::zeros(ng * g, h);
+        let mut grid_wts = Vec::with_capacity(ng * g);
+        for (gi, gr) in inp.groups.iter().enumerate() {
+            let ab = &a.data[gr.variant * g * h..(gr.variant + 1) * g * h];
+            let dst = &mut grid.data[gi * g * h..(gi + 1) * g * h];
+            dst.copy_from_slice(ab);
+            if let Some(o) = qrow[gi] {
+                let qr = q.row(o);
+                dst.chunks_mut(h).for_each(|row| row.iter_mut().zip(qr).for_each(|(x, &y)| *x += y));
+            }
+            grid_wts.extend(std::iter::repeat_n(t(gr.weight), g));
+        }
+        let (mut y1r, bn_base) = self.bn_pert_base.forward(&grid, mode(train, &grid_wts));
+        drop(grid);
+        ops::relu_inplace(&mut y1r);
+        let (r, rec_cache) = self.recovery_w.forward(&y1r, mode(train, &grid_wts));
+        // 6. Gene-specific layer 1.
+        let mut u = Mat::zeros(ng, g);
+        for gi in 0..ng {
+            for j in 0..g {
+                let rr = &r.data[(gi * g + j) * h..(gi * g + j + 1) * h];
+                let s: T = rr.iter().zip(self.indv_w1.row(j)).map(|(&x, &w)| x * w).sum();
+                u.data[gi * g + j] = s + self.indv_b1.data[j];
+            }
+        }
+        // 7. Cross-gene state; 8. gene-specific layer 2.
+        let group_wts: Vec<T> = inp.groups.iter().map(|gr| t(gr.weight)).collect();
+        let (c, cross_cache) = self.cross_gene_state.forward(&u, mode(train, &group_wts));
+        let w2_tail = Mat::from_vec(g, h, (0..g).flat_map(|j| self.indv_w2.row(j)[1..].to_vec()).collect());
+        let mut delta = Mat::zeros(ng, g);
+        gemm_nn(&c.data, ng, h, &w2_tail.data, g, true, T::zero(), &mut delta.data);
+        for gi in 0..ng {
+            for j in 0..g {
+                delta.data[gi * g + j] += self.indv_w2.data[j * (h + 1)] * u.data[gi * g + j] + self.indv_b2.data[j];
+            }
+        }
+        let cache = train.then(|| ForwardCache {
+            bn_emb: bn_emb_c.expect("train"),
+            e1,
+            pe,
+            base0_wts,
+            emb_cache,
+            needed,
+            pe_go,
+            perturbed,
+            fuse_wts,
+            fuse_cache,
+            grid_wts,
+            bn_base: bn_base.expect("train"),
+            y1r,
+            rec_cache,
+            r,
+            group_wts,
+            u,
+            cross_cache,
+            c,
+            w2_tail,
+        });
+        (delta, cache)
+    }
+
+    /// Folds the batch statistics of a train-mode forward into every BatchNorm's running averages.
+    pub fn update_running(&mut self, cache: &ForwardCache<T>) {
+        self.bn_emb.update_running(&cache.bn_emb);
+        self.emb_trans_v2.update_running(&cache.emb_cache);
+        if let Some(fc) = &cache.fuse_cache {
+            self.pert_fuse.update_running(fc);
+        }
+        self.bn_pert_base.update_running(&cache.bn_base);
+        self.recovery_w.update_running(&cache.rec_cache);
+        self.cross_gene_state.update_running(&cache.cross_cache);
+    }
+
+    /// Backward of a train-mode forward given `d_delta` (groups x G, summed over each group's
+    /// cells). Accumulates into `grad` (a model of the same shape used as gradient storage).
+    pub fn backward(&self, coexpr: &Propagation, go: &Propagation, inp: &ForwardInput, cache: &ForwardCache<T>, d_delta: &Mat<T>, grad: &mut GearsModel<T>) {
+        let (g, h) = (self.n_genes, self.hidden);
+        let ng = inp.groups.len();
+        let t = T::from_f64;
+        // 8. Gene-specific layer 2.
+        let mut du = Mat::zeros(ng, g);
+        for gi in 0..ng {
+            for j in 0..g {
+                let d = d_delta.data[gi * g + j];
+                grad.indv_b2.data[j] += d;
+                grad.indv_w2.data[j * (h + 1)] += d * cache.u.data[gi * g + j];
+                du.data[gi * g + j] = d * self.indv_w2.data[j * (h + 1)];
+            }
+        }
+        let mut dc = Mat::zeros(ng, h);
+        gemm_nn(&d_delta.data, ng, g, &cache.w2_tail.data, h, false, T::zero(), &mut dc.data);
+        let mut dtail = vec![T::zero(); g * h];
+        gemm_tn_acc(&d_delta.data, ng, g, &cache.c.data, h, &mut dtail);
+        for j in 0..g {
+            for k in 0..h {
+                grad.indv_w2.data[j * (h + 1) + 1 + k] += dtail[j * h + k];
+            }
+        }
+        // 7. Cross-gene MLP.
+        let du2 = self.cross_gene_state.backward(&dc, &cache.cross_cache, &cache.group_wts, &mut grad.cross_gene_state, true).expect("dx");
+        du.data.iter_mut().zip(&du2.data).for_each(|(a, &b)| *a += b);
+        // 6. Gene-specific layer 1.
+        let mut dr = Mat::zeros(ng * g, h);
+        for gi in 0..ng {
+            for j in 0..g {
+                let d = du.data[gi * g + j];
+                grad.indv_b1.data[j] += d;
+                let row = gi * g + j;
+                let rr = &cache.r.data[row * h..(row + 1) * h];
+                let gw = grad.indv_w1.row_mut(j);
+                for k in 0..h {
+                    gw[k] += d * rr[k];
+                }
+                let w = self.indv_w1.row(j);
+                dr.row_mut(row).iter_mut().zip(w).for_each(|(a, &b)| *a = d * b);
+            }
+        }
+        // 5. recovery_w, ReLU, bn_pert_base.
+        let mut dy1 = self.recovery_w.backward(&dr, &cache.rec_cache, &cache.grid_wts, &mut grad.recovery_w, true).expect("dx");
+        ops::relu_bwd_inplace(&mut dy1, &cache.y1r);
+        let dgrid = self.bn_pert_base.backward(&dy1, &cache.bn_base, &cache.grid_wts, &mut grad.bn_pert_base);
+        let nv = inp.variants.len();
+        let mut da = Mat::zeros(nv * g, h);
+        let mut dq = Mat::zeros(cache.perturbed.len(), h);
+        let mut qrow: Vec<Option<usize>> = vec![None; ng];
+        for (o, &gi) in cache.perturbed.iter().enumerate() {
+            qrow[gi] = Some(o);
+        }
+        for (gi, gr) in inp.groups.iter().enumerate() {
+            let src = &dgrid.data[gi * g * h..(gi + 1) * g * h];
+            let dst = &mut da.data[gr.variant * g * h..(gr.variant + 1) * g * h];
+            dst.iter_mut().zip(src).for_each(|(a, &b)| *a += b);
+            if let Some(o) = qrow[gi] {
+                let dqr = dq.row_mut(o);
+                src.chunks(h).for_each(|row| dqr.iter_mut().zip(row).for_each(|(a, &b)| *a += b));
+            }
+        }
+        // 4. Fusion, 3. GO SGConv.
+        if let Some(fc) = &cache.fuse_cache {
+            let ds = self.pert_fuse.backward(&dq, fc, &cache.fuse_wts, &mut grad.pert_fuse, true).expect("dx");
+            let mut dz = Mat::zeros(cache.needed.len(), h);
+            for (o, &gi) in cache.perturbed.iter().enumerate() {
+                for v in &inp.groups[gi].perts {
+                    let k = cache.needed.binary_search(v).expect("needed node");
+                    dz.row_mut(k).iter_mut().zip(ds.row(o)).for_each(|(a, &b)| *a += b);
+                }
+            }
+            let dpe = self.sim_lin.backward(&cache.pe_go, &dz, &mut grad.sim_lin, true).expect("dx");
+            go.apply_transpose_acc(&dpe, Some(&cache.needed), &mut grad.pert_emb);
+        }
+        // 2. emb_trans_v2 and the positional SGConv.
+        let dbase0 = self.emb_trans_v2.backward(&da, &cache.emb_cache, &cache.base0_wts, &mut grad.emb_trans_v2, true).expect("dx");
+        let mut de1 = Mat::zeros(g, h);
+        let mut dpos_prop: Option<Mat<T>> = None;
+        let mut dpos_raw: Option<Mat<T>> = None;
+        for (k, v) in inp.variants.iter().enumerate() {
+            let blk = &dbase0.data[k * g * h..(k + 1) * g * h];
+            de1.data.iter_mut().zip(blk).for_each(|(a, &b)| *a += b);
+            let slot = if v.propagate { &mut dpos_prop } else { &mut dpos_raw };
+            let m = slot.get_or_insert_with(|| Mat::zeros(g, h));
+            m.data.iter_mut().zip(blk).for_each(|(a, &b)| *a += t(POS_MIX) * b);
+        }
+        if let Some(dp) = dpos_prop {
+            let pe = cache.pe.as_ref().expect("propagated input");
+            let dpe = self.pos_lin.backward(pe, &dp, &mut grad.pos_lin, true).expect("dx");
+            coexpr.apply_transpose_acc(&dpe, None, &mut grad.emb_pos);
+        }
+        if let Some(dp) = dpos_raw {
+            let dx = self.pos_lin.backward(&self.emb_pos, &dp, &mut grad.pos_lin, true).expect("dx");
+            grad.emb_pos.data.iter_mut().zip(&dx.data).for_each(|(a, &b)| *a += b);
+        }
+        // 1. ReLU and bn_emb.
+        ops::relu_bwd_inplace(&mut de1, &cache.e1);
+        let emb_wts = vec![t(inp.n_cells as f64); g];
+        let _ = &emb_wts;
+        let de0 = self.bn_emb.backward(&de1, &cache.bn_emb, &emb_wts, &mut grad.bn_emb);
+        grad.gene_emb.data.iter_mut().zip(&de0.data).for_each(|(a, &b)| *a += b);
+    }
+}

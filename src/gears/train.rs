@@ -1,0 +1,318 @@
+//! The training loop (spec §4): one example per cell of the training conditions (control cells
+//! too when `ctrl` is a training condition), its seeded control pairing as input, shuffled per
+//! epoch with the seed, incomplete last batch dropped; Adam with a learning rate halved every
+//! epoch; validation and evaluation with one eval-mode forward per distinct perturbation.
+
+use super::adam::{Adam, AdamConfig};
+use super::config::{EvalMode, GearsConfig, ModelSelection};
+use super::graph_norm::Propagation;
+use super::loss::{autofocus_loss, LossCell};
+use super::mat::Mat;
+use super::metrics::{pert_metrics, summarise, PertMetrics};
+use super::model::{ForwardInput, GearsModel, Group, Variant};
+use super::prepare::ConditionMeans;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::rng::{mix, SplitMix64};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// Makes glibc keep freed memory instead of returning it to the kernel after every step (the
+/// trainer allocates the same few-MB activations each step; without this, page clearing costs
+/// about a tenth of the step time). A no-op on other platforms.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn mallopt(param: i32, value: i32) -> i32;
+        }
+        const M_TRIM_THRESHOLD: i32 = -1;
+        const M_MMAP_THRESHOLD: i32 = -3;
+        // SAFETY: mallopt only changes allocator tuning parameters; both values are valid.
+        unsafe {
+            mallopt(M_MMAP_THRESHOLD, 256 << 20);
+            mallopt(M_TRIM_THRESHOLD, 512 << 20);
+        }
+    }
+}
+
+/// Conditions predicted per eval-mode forward.
+const EVAL_CHUNK: usize = 16;
+
+/// Everything fixed during a training run.
+#[derive(Clone, Debug)]
+pub struct TrainContext<'a> {
+    /// The data.
+    pub data: &'a Dataset,
+    /// Settings.
+    pub cfg: GearsConfig,
+    /// Co-expression SGConv operator over the G genes.
+    pub coexpr: Propagation,
+    /// GO SGConv operator over the P perturbation nodes.
+    pub go: Propagation,
+    /// GO nodes of every condition used (train, val, test).
+    pub cond_nodes: HashMap<u32, Vec<u32>>,
+    /// Per-condition means.
+    pub means: ConditionMeans,
+    /// Training conditions (may include 0 = ctrl).
+    pub train_conds: Vec<u32>,
+    /// Validation conditions (no ctrl).
+    pub val_conds: Vec<u32>,
+}
+
+/// One row of the per-epoch log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochLog {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Mean autofocus loss over the epoch's steps.
+    pub train_loss: f64,
+    /// Mean (logged only) direction term.
+    pub train_direction: f64,
+    /// Steps taken.
+    pub steps: usize,
+    /// Wall-clock seconds of the training steps.
+    pub seconds: f64,
+    /// Validation mean `mse_de` (when there is a validation set).
+    pub val_mse_de: Option<f64>,
+    /// Validation mean `pearson_delta`.
+    pub val_pearson_delta: Option<f64>,
+}
+
+/// Mutable training state (what a checkpoint holds).
+#[derive(Clone, Debug)]
+pub struct TrainState {
+    /// Current weights.
+    pub model: GearsModel<f32>,
+    /// Optimiser state.
+    pub adam: Adam<f32>,
+    /// Finished epochs.
+    pub epochs_done: usize,
+    /// The kept model (best validation or last epoch) and its 1-based epoch.
+    pub selected: Option<(GearsModel<f32>, usize)>,
+    /// Best validation `mse_de` so far.
+    pub best_val: Option<f64>,
+    /// Per-epoch log.
+    pub log: Vec<EpochLog>,
+}
+
+/// Options of a run that are not part of the model configuration.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Hooks<'a> {
+    /// Set (e.g. by Ctrl-C) to stop after the current step.
+    pub interrupt: Option<&'a AtomicBool>,
+    /// Show a progress bar per epoch on stderr.
+    pub progress: bool,
+}
+
+impl<'a> TrainContext<'a> {
+    /// A fresh model and optimiser.
+    pub fn new_state(&self) -> TrainState {
+        let model = GearsModel::<f32>::init(self.data.n_genes(), self.go.n, self.cfg.hidden, self.cfg.seed);
+        let adam = Adam::new(&model, AdamConfig { weight_decay: self.cfg.weight_decay, clip: self.cfg.clip, ..Default::default() });
+        TrainState { model, adam, epochs_done: 0, selected: None, best_val: None, log: Vec::new() }
+    }
+
+    /// The training examples: every cell of a training condition.
+    pub fn examples(&self) -> Vec<u32> {
+        let mut is_train = vec![false; self.data.conditions.len()];
+        for &c in &self.train_conds {
+            is_train[c as usize] = true;
+        }
+        (0..self.data.n_cells() as u32).filter(|&c| is_train[self.data.cell_condition[c as usize] as usize]).collect()
+    }
+
+    /// Runs the remaining epochs, calling `on_epoch` after each (checkpointing).
+    pub fn fit(&self, state: &mut TrainState, hooks: Hooks, on_epoch: &mut dyn FnMut(&TrainState) -> Result<()>) -> Result<()> {
+        self.cfg.validate()?;
+        keep_freed_memory();
+        let examples = self.examples();
+        if examples.len() < self.cfg.batch_size {
+            return Err(Error::invalid(format!(
+                "only {} training cells for a batch size of {}; lower --batch-size or train on more perturbations",
+                examples.len(),
+                self.cfg.batch_size
+            )));
+        }
+        let mut grad = state.model.zeros_like();
+        while state.epochs_done < self.cfg.epochs {
+            let e = state.epochs_done;
+            let log = self.run_epoch(state, &examples, &mut grad, e, hooks)?;
+            state.log.push(log);
+            state.epochs_done += 1;
+            let keep = match (self.cfg.model_selection, state.log.last().and_then(|l| l.val_mse_de)) {
+                (ModelSelection::BestVal, Some(v)) if !self.val_conds.is_empty() => {
+                    let better = state.best_val.is_none_or(|b| v < b);
+                    if better {
+                        state.best_val = Some(v);
+                    }
+                    better
+                }
+                _ => true,
+            };
+            if keep {
+                state.selected = Some((state.model.clone(), e + 1));
+            }
+            on_epoch(state)?;
+        }
+        Ok(())
+    }
+
+    fn run_epoch(&self, state: &mut TrainState, examples: &[u32], grad: &mut GearsModel<f32>, e: usize, hooks: Hooks) -> Result<EpochLog> {
+        let lr = self.cfg.lr_at(e);
+        let mut order = examples.to_vec();
+        let mut rng = SplitMix64::new(mix(self.cfg.seed ^ mix(e as u64 + 1)));
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let steps = order.len() / self.cfg.batch_size;
+        let bar = if hooks.progress { indicatif::ProgressBar::new(steps as u64) } else { indicatif::ProgressBar::hidden() };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} steps {elapsed}<{eta} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(format!("{}/{}", e + 1, self.cfg.epochs));
+        let t0 = Instant::now();
+        let (mut sum_l, mut sum_d) = (0.0, 0.0);
+        for (s, batch) in order.chunks_exact(self.cfg.batch_size).enumerate() {
+            if hooks.interrupt.is_some_and(|f| f.load(Ordering::SeqCst)) {
+                bar.abandon();
+                return Err(Error::Interrupted(format!(
+                    "stopped during epoch {} after {} finished epoch(s); the last finished epoch's checkpoint is kept (continue with --resume)",
+                    e + 1,
+                    state.epochs_done
+                )));
+            }
+            let (l, d) = self.step(&mut state.model, &mut state.adam, grad, batch, lr);
+            if !l.is_finite() {
+                bar.abandon();
+                return Err(Error::invalid(format!("training diverged: loss {l} at epoch {} step {}", e + 1, s + 1)));
+            }
+            sum_l += l;
+            sum_d += d;
+            bar.inc(1);
+            if s % 20 == 0 {
+                bar.set_message(format!("loss {:.4}", sum_l / (s + 1) as f64));
+            }
+        }
+        bar.finish_and_clear();
+        let seconds = t0.elapsed().as_secs_f64();
+        let (val_mse_de, val_pearson_delta) = if self.val_conds.is_empty() {
+            (None, None)
+        } else {
+            let s = summarise(&self.evaluate(&state.model, &self.val_conds));
+            (Some(s.mse_de), Some(s.pearson_delta))
+        };
+        let n = steps.max(1) as f64;
+        Ok(EpochLog { epoch: e + 1, lr, train_loss: sum_l / n, train_direction: sum_d / n, steps, seconds, val_mse_de, val_pearson_delta })
+    }
+
+    /// One optimisation step on the given cells; returns (loss, logged direction term).
+    pub fn step(&self, model: &mut GearsModel<f32>, adam: &mut Adam<f32>, grad: &mut GearsModel<f32>, batch: &[u32], lr: f64) -> (f64, f64) {
+        model.renorm_embeddings();
+        let (inp, cell_group) = self.batch_input(batch);
+        let g = self.data.n_genes();
+        let mut x = Mat::<f32>::zeros(batch.len(), g);
+        let mut y = Mat::<f32>::zeros(batch.len(), g);
+        for (i, &c) in batch.iter().enumerate() {
+            self.data.x.row_dense_into(self.data.ctrl_pairing[c as usize] as usize, x.row_mut(i));
+            self.data.x.row_dense_into(c as usize, y.row_mut(i));
+        }
+        let cells: Vec<LossCell> = batch
+            .iter()
+            .zip(&cell_group)
+            .map(|(&c, &gr)| {
+                let cond = self.data.cell_condition[c as usize];
+                let genes = (cond != 0).then(|| self.data.de[cond as usize].non_zeros.as_slice());
+                LossCell { group: gr, condition: cond, genes }
+            })
+            .collect();
+        let (delta, cache) = model.forward(&self.coexpr, &self.go, &inp, true);
+        let cache = cache.expect("train-mode cache");
+        let mu: Vec<f32> = self.means.ctrl.iter().map(|&v| v as f32).collect();
+        let out = autofocus_loss(&delta, &cells, &x, &y, &mu);
+        for (_, p) in grad.params_mut() {
+            p.fill_zero();
+        }
+        model.backward(&self.coexpr, &self.go, &inp, &cache, &out.d_delta, grad);
+        model.update_running(&cache);
+        let perturbed = inp.groups.iter().any(|gr| !gr.perts.is_empty());
+        adam.step(model, grad, lr, perturbed);
+        (out.loss, out.direction)
+    }
+
+    /// Groups the cells of a batch (same condition and positional variant) and returns each cell's group.
+    pub fn batch_input(&self, batch: &[u32]) -> (ForwardInput, Vec<usize>) {
+        let b = batch.len();
+        let quirk = self.cfg.pos_quirk && b > 1;
+        let variants = if quirk {
+            vec![Variant { propagate: true, weight: 1.0 }, Variant { propagate: false, weight: (b - 1) as f64 }]
+        } else {
+            vec![Variant { propagate: true, weight: b as f64 }]
+        };
+        let mut groups: Vec<Group> = Vec::new();
+        let mut index: HashMap<(usize, u32), usize> = HashMap::new();
+        let mut cell_group = Vec::with_capacity(b);
+        for (i, &c) in batch.iter().enumerate() {
+            let cond = self.data.cell_condition[c as usize];
+            let variant = usize::from(quirk && i > 0);
+            let gi = *index.entry((variant, cond)).or_insert_with(|| {
+                groups.push(Group { perts: self.cond_nodes.get(&cond).cloned().unwrap_or_default(), weight: 0.0, variant });
+                groups.len() - 1
+            });
+            groups[gi].weight += 1.0;
+            cell_group.push(gi);
+        }
+        (ForwardInput { variants, groups, n_cells: b }, cell_group)
+    }
+
+    /// Eval-mode δ(p) for each condition: one forward per distinct perturbation. With the
+    /// positional quirk, the unpropagated variant is used (what all but the first cell of every
+    /// GEARS batch see).
+    pub fn predict_deltas(&self, model: &GearsModel<f32>, conds: &[u32]) -> Vec<Vec<f64>> {
+        let variant = Variant { propagate: !self.cfg.pos_quirk, weight: 1.0 };
+        let mut out = Vec::with_capacity(conds.len());
+        for chunk in conds.chunks(EVAL_CHUNK) {
+            let groups = chunk
+                .iter()
+                .map(|c| Group { perts: self.cond_nodes.get(c).cloned().unwrap_or_default(), weight: 1.0, variant: 0 })
+                .collect();
+            let inp = ForwardInput { variants: vec![variant], groups, n_cells: chunk.len() };
+            let (delta, _) = model.forward(&self.coexpr, &self.go, &inp, false);
+            for r in 0..chunk.len() {
+                out.push(delta.row(r).iter().map(|&v| v as f64).collect());
+            }
+        }
+        out
+    }
+
+    /// Predicted mean expression of each condition under the configured evaluation mode.
+    pub fn predict_means(&self, model: &GearsModel<f32>, conds: &[u32]) -> Vec<Vec<f64>> {
+        let deltas = self.predict_deltas(model, conds);
+        conds
+            .iter()
+            .zip(deltas)
+            .map(|(&c, d)| {
+                let base = match self.cfg.eval_mode {
+                    EvalMode::PairedCtrl => &self.means.paired_ctrl[c as usize],
+                    EvalMode::CtrlMean => &self.means.ctrl,
+                };
+                d.iter().zip(base).map(|(a, b)| a + b).collect()
+            })
+            .collect()
+    }
+
+    /// Per-perturbation metrics of the model on the given conditions.
+    pub fn evaluate(&self, model: &GearsModel<f32>, conds: &[u32]) -> Vec<PertMetrics> {
+        let preds = self.predict_means(model, conds);
+        conds
+            .iter()
+            .zip(&preds)
+            .map(|(&c, p)| pert_metrics(p, &self.means.truth[c as usize], &self.means.ctrl, &self.data.de[c as usize]))
+            .collect()
+    }
+}
