@@ -68,12 +68,16 @@ pub fn graph_symbols(graph: &Graph) -> Result<Vec<String>> {
 pub fn condition_nodes(data: &Dataset, conds: &[u32], pert_names: &[String], graph_name: &str) -> Result<HashMap<u32, Vec<u32>>> {
     let mut out = HashMap::new();
     let mut missing: Vec<String> = Vec::new();
+    // Dataset symbols that differ from the graph's (MARCH8 vs MARCHF8) resolve through the
+    // curated resolution table and the NCBI aliases, as in `select`.
+    let vocab = Graph::new(graph_name, Labels::Symbols(pert_names.to_vec()), crate::graph::Csr::empty(pert_names.len()), Default::default());
+    let mut resolver = crate::graph::symbols::SymbolResolver::new(&vocab);
     for &c in conds {
         let mut nodes = Vec::new();
         for gname in data.condition_genes(c as usize) {
-            match pert_names.binary_search_by(|x| x.as_bytes().cmp(gname.as_bytes())) {
-                Ok(i) => nodes.push(i as u32),
-                Err(_) => {
+            match resolver.resolve(gname).node() {
+                Some(i) => nodes.push(i),
+                None => {
                     if !missing.iter().any(|m| m == gname) {
                         missing.push(gname.to_string());
                     }
