@@ -66,10 +66,65 @@ fn bfs_into(adj: &Csr, seeds: &[u32], hops: u32, s: &mut Scratch, out: &mut Vec<
     }
 }
 
-/// Nodes within `hops` hops of `seeds` over `adj`, sorted (the seeds included).
-fn ball_into(adj: &Csr, seeds: &[u32], hops: u32, s: &mut Scratch, out: &mut Vec<u32>) {
-    bfs_into(adj, seeds, hops, s, out);
-    out.sort_unstable();
+/// Per-thread scratch of the sorted-list BFS: a visited bitset over all nodes (all zero between
+/// calls) and the frontiers.
+struct BitScratch {
+    bits: Vec<u64>,
+    frontier: Vec<u32>,
+    next: Vec<u32>,
+}
+
+impl BitScratch {
+    fn new(n: usize) -> Self {
+        BitScratch { bits: vec![0; n.div_ceil(64).max(1)], frontier: Vec::new(), next: Vec::new() }
+    }
+}
+
+/// Nodes within `hops` hops of `seeds` over `adj`, sorted (the seeds included). The BFS marks a
+/// visited bitset; large balls are then read back in order by scanning its words (no sort), small
+/// ones are sorted. Either way the bitset is left all zero.
+fn ball_into(adj: &Csr, seeds: &[u32], hops: u32, s: &mut BitScratch, out: &mut Vec<u32>) {
+    let bits = &mut s.bits;
+    out.clear();
+    s.frontier.clear();
+    for &v in seeds {
+        if test_and_set(bits, v) {
+            s.frontier.push(v);
+            out.push(v);
+        }
+    }
+    for _ in 0..hops {
+        if s.frontier.is_empty() {
+            break;
+        }
+        s.next.clear();
+        for &u in &s.frontier {
+            for &w in adj.row(u as usize) {
+                if test_and_set(bits, w) {
+                    s.next.push(w);
+                    out.push(w);
+                }
+            }
+        }
+        std::mem::swap(&mut s.frontier, &mut s.next);
+    }
+    // Sorting k ids costs about k log k; scanning the bitset about one step per word.
+    if out.len() * 16 >= bits.len() {
+        out.clear();
+        for (wi, w) in bits.iter_mut().enumerate() {
+            let mut x = *w;
+            while x != 0 {
+                out.push((wi as u32) * 64 + x.trailing_zeros());
+                x &= x - 1;
+            }
+            *w = 0;
+        }
+    } else {
+        for &m in out.iter() {
+            bits[(m >> 6) as usize] = 0;
+        }
+        out.sort_unstable();
+    }
 }
 
 /// Sets bit `i` of `row`; returns whether it was clear before.
@@ -204,7 +259,7 @@ pub fn ball_sets(adj: &Csr, seeds: &SetList, hops: u32) -> SetList {
     let parts: Vec<(Vec<u64>, Vec<u32>)> = (0..seeds.len().div_ceil(chunk))
         .into_par_iter()
         .map_init(
-            || (Scratch::new(n), Vec::new()),
+            || (BitScratch::new(n), Vec::new()),
             |(s, buf), c| {
                 let mut lens = Vec::new();
                 let mut members = Vec::new();

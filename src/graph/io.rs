@@ -108,6 +108,32 @@ fn int_token(t: &str) -> Option<u32> {
     }
 }
 
+/// A trimmed line that is exactly `digits SEP digits` (one separator byte), as two `u32`s; `None`
+/// for anything else (which the field splitter then handles).
+#[inline]
+fn two_ints(line: &[u8], sep: Sep) -> Option<(u32, u32)> {
+    let sep = match sep {
+        Sep::Tab => b'\t',
+        Sep::Comma => b',',
+        Sep::Space => b' ',
+    };
+    let mut vals = [0u32; 2];
+    let mut k = 0;
+    let mut digits = 0;
+    for &c in line {
+        if c.is_ascii_digit() {
+            vals[k] = vals[k].checked_mul(10)?.checked_add((c - b'0') as u32)?;
+            digits += 1;
+        } else if c == sep && k == 0 && digits > 0 {
+            k = 1;
+            digits = 0;
+        } else {
+            return None;
+        }
+    }
+    (k == 1 && digits > 0).then_some((vals[0], vals[1]))
+}
+
 /// Parsed integer edges of one chunk of lines.
 #[derive(Default)]
 struct IntChunk {
@@ -130,6 +156,16 @@ fn parse_int_chunk(text: &str, sep: Sep, ncol: usize) -> Option<IntChunk> {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with('%') {
             continue;
+        }
+        if ncol == 2 {
+            if let Some((a, b)) = two_ints(line.as_bytes(), sep) {
+                c.lines += 1;
+                c.max_plus_one = c.max_plus_one.max(a as usize + 1).max(b as usize + 1);
+                c.rows.push(a);
+                c.cols.push(b);
+                c.w.push(1.0);
+                continue;
+            }
         }
         if split_fields(line, sep, &mut fields) != ncol {
             return None;
@@ -254,6 +290,11 @@ pub fn parse_edge_list(bytes: &[u8], name: &str) -> Result<Graph> {
     if let Some(g) = parse_int_edge_list(text, name) {
         return Ok(g);
     }
+    parse_edge_list_general(text, name)
+}
+
+/// The general edge-list parser (symbol or integer labels, every error reported with its line).
+fn parse_edge_list_general(text: &str, name: &str) -> Result<Graph> {
     let mut report = LoadReport::default();
     let mut sep = None;
     let mut ncol = 0usize;
@@ -421,6 +462,37 @@ mod tests {
         assert_eq!(g.labels, Labels::Symbols(vec!["A".into(), "B".into(), "C".into()]));
         assert_eq!(g.out.row(1), &[0]); // B -> A
         assert_eq!(g.node("C"), Some(2));
+    }
+
+    #[test]
+    fn integer_fast_path_equals_general_parser() {
+        let files: [&str; 8] = [
+            "0\t3\n3\t1\n1\t1\n",
+            "# c\n\n0 3\r\n 3   1 \n%x\n7 2\n",
+            "source,target\n0,2\n2,0\n0,2\n",
+            "u\tv\tw\n0\t1\t0.5\n1\t2\t-1\n1\t0\t2\n0\t1\t3\n9\t8\t0\n",
+            "0\t1\n2\tx\n",
+            "0\t1\n4294967296\t2\n",
+            "00\t007\n0010\t1\n",
+            "0\t1\n1\t2\t3\n",
+        ];
+        for (i, f) in files.iter().enumerate() {
+            let general = parse_edge_list_general(f, "t");
+            match parse_int_edge_list(f, "t") {
+                Some(fast) => {
+                    let g = general.unwrap();
+                    assert_eq!(fast.out, g.out, "file {i}");
+                    assert_eq!(fast.labels, g.labels, "file {i}");
+                    assert_eq!(format!("{:?}", fast.report), format!("{:?}", g.report), "file {i}");
+                }
+                // Declined files must be ones the general parser treats differently.
+                None => assert!(i >= 4, "file {i} should take the fast path"),
+            }
+        }
+        // Symbol tokens and a wrong column count are left to the general parser.
+        assert!(parse_int_edge_list(files[4], "t").is_none());
+        assert!(parse_int_edge_list(files[7], "t").is_none());
+        assert!(parse_edge_list(files[7].as_bytes(), "t").is_err());
     }
 
     #[test]
