@@ -3,7 +3,7 @@
 use super::{Backend, CoverageOracle, PowerIterConfig, SpectralNorm, SpectralOperator};
 use crate::error::Result;
 use crate::graph::Csr;
-use crate::select::sets::{BallLayout, BallSet, Bitset, SetList};
+use crate::select::sets::{bits_to_ids, BallLayout, BallSet, Bitset, DenseRows, SetList};
 use rayon::prelude::*;
 
 /// The CPU backend. Stateless; parallel over candidates with rayon.
@@ -31,8 +31,8 @@ impl Scratch {
     }
 }
 
-/// Nodes within `hops` hops of `seeds` over `adj`, sorted (the seeds included).
-fn ball_into(adj: &Csr, seeds: &[u32], hops: u32, s: &mut Scratch, out: &mut Vec<u32>) {
+/// Nodes within `hops` hops of `seeds` over `adj`, in discovery order (the seeds included).
+fn bfs_into(adj: &Csr, seeds: &[u32], hops: u32, s: &mut Scratch, out: &mut Vec<u32>) {
     s.epoch = s.epoch.wrapping_add(1);
     if s.epoch == 0 {
         s.stamp.iter_mut().for_each(|x| *x = 0);
@@ -64,7 +64,192 @@ fn ball_into(adj: &Csr, seeds: &[u32], hops: u32, s: &mut Scratch, out: &mut Vec
         }
         std::mem::swap(&mut s.frontier, &mut s.next);
     }
-    out.sort_unstable();
+}
+
+/// Per-thread scratch of the sorted-list BFS: a visited bitset over all nodes (all zero between
+/// calls) and the frontiers.
+struct BitScratch {
+    bits: Vec<u64>,
+    frontier: Vec<u32>,
+    next: Vec<u32>,
+}
+
+impl BitScratch {
+    fn new(n: usize) -> Self {
+        BitScratch { bits: vec![0; n.div_ceil(64).max(1)], frontier: Vec::new(), next: Vec::new() }
+    }
+}
+
+/// Nodes within `hops` hops of `seeds` over `adj`, sorted (the seeds included). The BFS marks a
+/// visited bitset; large balls are then read back in order by scanning its words (no sort), small
+/// ones are sorted. Either way the bitset is left all zero.
+fn ball_into(adj: &Csr, seeds: &[u32], hops: u32, s: &mut BitScratch, out: &mut Vec<u32>) {
+    let bits = &mut s.bits;
+    out.clear();
+    s.frontier.clear();
+    for &v in seeds {
+        if test_and_set(bits, v) {
+            s.frontier.push(v);
+            out.push(v);
+        }
+    }
+    for _ in 0..hops {
+        if s.frontier.is_empty() {
+            break;
+        }
+        s.next.clear();
+        for &u in &s.frontier {
+            for &w in adj.row(u as usize) {
+                if test_and_set(bits, w) {
+                    s.next.push(w);
+                    out.push(w);
+                }
+            }
+        }
+        std::mem::swap(&mut s.frontier, &mut s.next);
+    }
+    // Sorting k ids costs about k log k; scanning the bitset about one step per word.
+    if out.len() * 16 >= bits.len() {
+        out.clear();
+        for (wi, w) in bits.iter_mut().enumerate() {
+            let mut x = *w;
+            while x != 0 {
+                out.push((wi as u32) * 64 + x.trailing_zeros());
+                x &= x - 1;
+            }
+            *w = 0;
+        }
+    } else {
+        for &m in out.iter() {
+            bits[(m >> 6) as usize] = 0;
+        }
+        out.sort_unstable();
+    }
+}
+
+/// Sets bit `i` of `row`; returns whether it was clear before.
+#[inline]
+fn test_and_set(row: &mut [u64], i: u32) -> bool {
+    let w = &mut row[(i >> 6) as usize];
+    let m = 1u64 << (i & 63);
+    let new = *w & m == 0;
+    *w |= m;
+    new
+}
+
+/// Writes the ball of `seeds` as bits into `row` (all zero on entry): a BFS that uses the row
+/// itself as the visited set and, on the last hop, only sets bits. `frontier` and `next` are
+/// per-thread scratch.
+fn ball_row_into(adj: &Csr, seeds: &[u32], hops: u32, frontier: &mut Vec<u32>, next: &mut Vec<u32>, row: &mut [u64]) {
+    frontier.clear();
+    for &v in seeds {
+        if test_and_set(row, v) {
+            frontier.push(v);
+        }
+    }
+    for h in 0..hops {
+        if frontier.is_empty() {
+            break;
+        }
+        if h + 1 == hops {
+            for &u in frontier.iter() {
+                for &w in adj.row(u as usize) {
+                    row[(w >> 6) as usize] |= 1u64 << (w & 63);
+                }
+            }
+            break;
+        }
+        next.clear();
+        for &u in frontier.iter() {
+            for &w in adj.row(u as usize) {
+                if test_and_set(row, w) {
+                    next.push(w);
+                }
+            }
+        }
+        std::mem::swap(frontier, next);
+    }
+}
+
+/// Balls of all seed sets written straight into dense bitset rows (parallel over seed sets, no
+/// member lists, no sorting, no per-candidate allocation). Returns the rows and the total number
+/// of members (set bits).
+pub fn ball_rows(adj: &Csr, seeds: &SetList, hops: u32) -> (DenseRows, u64) {
+    let wpr = adj.n.div_ceil(64).max(1);
+    let mut words = vec![0u64; wpr * seeds.len()];
+    let members: u64 = words
+        .par_chunks_mut(wpr)
+        .enumerate()
+        .with_min_len(64)
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(frontier, next), (i, row)| {
+                ball_row_into(adj, seeds.get(i), hops, frontier, next, row);
+                row.iter().map(|w| w.count_ones() as u64).sum::<u64>()
+            },
+        )
+        .sum();
+    (DenseRows { words_per_row: wpr, words }, members)
+}
+
+/// Dense rows back to sorted member lists (parallel over rows).
+fn rows_to_sets(rows: &DenseRows, n_sets: usize) -> SetList {
+    let parts: Vec<Vec<u32>> = (0..n_sets).into_par_iter().with_min_len(64).map(|i| bits_to_ids(rows.row(i))).collect();
+    let mut out = SetList { offsets: Vec::with_capacity(n_sets + 1), members: Vec::with_capacity(parts.iter().map(Vec::len).sum()) };
+    out.offsets.push(0);
+    for p in parts {
+        out.push(&p);
+    }
+    out
+}
+
+/// Seed sets sampled to estimate the mean ball size before choosing a layout.
+pub const LAYOUT_SAMPLE: usize = 256;
+
+/// Mean ball size over up to [`LAYOUT_SAMPLE`] evenly spaced seed sets (BFS counts only).
+fn estimate_mean_ball(adj: &Csr, seeds: &SetList, hops: u32) -> f64 {
+    let c = seeds.len();
+    let k = c.min(LAYOUT_SAMPLE);
+    if k == 0 {
+        return 0.0;
+    }
+    let total: usize = (0..k)
+        .into_par_iter()
+        .map_init(
+            || (Scratch::new(adj.n), Vec::new()),
+            |(s, buf), j| {
+                bfs_into(adj, seeds.get(j * c / k), hops, s, buf);
+                buf.len()
+            },
+        )
+        .sum();
+    total as f64 / k as f64
+}
+
+/// The balls of all seed sets in the layout `layout` picks, with the same result as
+/// `BallSet::from_sets(adj.n, ball_sets(..), layout)` but built directly: for `Auto`, a sampled
+/// size estimate picks which representation to build first (dense rows are written bit by bit
+/// without member lists), then the exact rule of [`BallSet::from_sets`] is checked on the built
+/// balls and the representation converted in the rare case the estimate was wrong.
+pub fn build_balls(adj: &Csr, seeds: &SetList, hops: u32, layout: BallLayout) -> BallSet {
+    let n = adj.n;
+    let c = seeds.len();
+    // The exact `Auto` rule: dense when the mean ball size exceeds n / 32.
+    let dense_rule = |members: u64| c > 0 && members as u128 * 32 > c as u128 * n as u128;
+    let build_dense = match layout {
+        BallLayout::Sparse => false,
+        BallLayout::Dense => true,
+        BallLayout::Auto => c > 0 && estimate_mean_ball(adj, seeds, hops) * 32.0 > n as f64,
+    };
+    if build_dense {
+        let (rows, members) = ball_rows(adj, seeds, hops);
+        if layout == BallLayout::Auto && !dense_rule(members) {
+            return BallSet::Sparse { n_nodes: n, sets: rows_to_sets(&rows, c) };
+        }
+        BallSet::Dense { n_nodes: n, n_sets: c, rows }
+    } else {
+        BallSet::from_sets(n, ball_sets(adj, seeds, hops), layout)
+    }
 }
 
 /// Balls of all seed sets as sorted member lists (parallel over seed sets).
@@ -74,7 +259,7 @@ pub fn ball_sets(adj: &Csr, seeds: &SetList, hops: u32) -> SetList {
     let parts: Vec<(Vec<u64>, Vec<u32>)> = (0..seeds.len().div_ceil(chunk))
         .into_par_iter()
         .map_init(
-            || (Scratch::new(n), Vec::new()),
+            || (BitScratch::new(n), Vec::new()),
             |(s, buf), c| {
                 let mut lens = Vec::new();
                 let mut members = Vec::new();
@@ -312,7 +497,7 @@ impl Backend for CpuBackend {
     }
 
     fn balls(&self, adj: &Csr, seeds: &SetList, hops: u32, layout: BallLayout) -> Result<BallSet> {
-        Ok(BallSet::from_sets(adj.n, ball_sets(adj, seeds, hops), layout))
+        Ok(build_balls(adj, seeds, hops, layout))
     }
 
     fn coverage<'a>(&'a self, balls: &'a BallSet, weights: Option<&'a [u32]>) -> Result<Box<dyn CoverageOracle + 'a>> {

@@ -8,6 +8,7 @@
 
 use super::{Csr, Graph, Labels, LoadReport};
 use crate::error::{Error, Result};
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
@@ -69,13 +70,194 @@ enum Sep {
     Space,
 }
 
-fn split_fields(line: &str, sep: Sep) -> impl Iterator<Item = &str> {
-    let parts: Box<dyn Iterator<Item = &str>> = match sep {
-        Sep::Tab => Box::new(line.split('\t').map(str::trim)),
-        Sep::Comma => Box::new(line.split(',').map(str::trim)),
-        Sep::Space => Box::new(line.split_ascii_whitespace()),
+/// Splits `line` into at most four fields (the rest are only counted); returns the field count.
+fn split_fields<'a>(line: &'a str, sep: Sep, fields: &mut [&'a str; 4]) -> usize {
+    let mut nf = 0;
+    let mut put = |f: &'a str| {
+        if nf < 4 {
+            fields[nf] = f;
+        }
+        nf += 1;
     };
-    parts
+    match sep {
+        Sep::Tab => line.split('\t').map(str::trim).for_each(&mut put),
+        Sep::Comma => line.split(',').map(str::trim).for_each(&mut put),
+        Sep::Space => line.split_ascii_whitespace().for_each(&mut put),
+    }
+    nf
+}
+
+/// The separator the first data line uses.
+fn detect_sep(line: &str) -> Sep {
+    if line.contains('\t') {
+        Sep::Tab
+    } else if line.contains(',') {
+        Sep::Comma
+    } else {
+        Sep::Space
+    }
+}
+
+/// A node token as an integer id, if it is all ASCII digits and fits in `u32`.
+#[inline]
+fn int_token(t: &str) -> Option<u32> {
+    if t.bytes().all(|c| c.is_ascii_digit()) {
+        t.parse::<u32>().ok()
+    } else {
+        None
+    }
+}
+
+/// A trimmed line that is exactly `digits SEP digits` (one separator byte), as two `u32`s; `None`
+/// for anything else (which the field splitter then handles).
+#[inline]
+fn two_ints(line: &[u8], sep: Sep) -> Option<(u32, u32)> {
+    let sep = match sep {
+        Sep::Tab => b'\t',
+        Sep::Comma => b',',
+        Sep::Space => b' ',
+    };
+    let mut vals = [0u32; 2];
+    let mut k = 0;
+    let mut digits = 0;
+    for &c in line {
+        if c.is_ascii_digit() {
+            vals[k] = vals[k].checked_mul(10)?.checked_add((c - b'0') as u32)?;
+            digits += 1;
+        } else if c == sep && k == 0 && digits > 0 {
+            k = 1;
+            digits = 0;
+        } else {
+            return None;
+        }
+    }
+    (k == 1 && digits > 0).then_some((vals[0], vals[1]))
+}
+
+/// Parsed integer edges of one chunk of lines.
+#[derive(Default)]
+struct IntChunk {
+    rows: Vec<u32>,
+    cols: Vec<u32>,
+    w: Vec<f32>,
+    lines: usize,
+    dropped: usize,
+    /// Largest endpoint of any data line, dropped edges included (+1; 0 when none).
+    max_plus_one: usize,
+}
+
+/// Parses the data lines of `text` (after the first data line) when every line is a plain
+/// `int SEP int [SEP weight]` line with `ncol` columns; `None` on anything else (symbol tokens,
+/// bad weights, wrong column counts, ...), so that the general parser reports it exactly.
+fn parse_int_chunk(text: &str, sep: Sep, ncol: usize) -> Option<IntChunk> {
+    let mut c = IntChunk::default();
+    let mut fields = [""; 4];
+    for raw in text.lines() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('%') {
+            continue;
+        }
+        if ncol == 2 {
+            if let Some((a, b)) = two_ints(line.as_bytes(), sep) {
+                c.lines += 1;
+                c.max_plus_one = c.max_plus_one.max(a as usize + 1).max(b as usize + 1);
+                c.rows.push(a);
+                c.cols.push(b);
+                c.w.push(1.0);
+                continue;
+            }
+        }
+        if split_fields(line, sep, &mut fields) != ncol {
+            return None;
+        }
+        let a = int_token(fields[0])?;
+        let b = int_token(fields[1])?;
+        let weight = if ncol == 3 {
+            match fields[2].parse::<f32>() {
+                Ok(w) if w.is_finite() => w,
+                _ => return None,
+            }
+        } else {
+            1.0
+        };
+        c.lines += 1;
+        c.max_plus_one = c.max_plus_one.max(a as usize + 1).max(b as usize + 1);
+        if weight <= 0.0 {
+            c.dropped += 1;
+            continue;
+        }
+        c.rows.push(a);
+        c.cols.push(b);
+        c.w.push(weight);
+    }
+    Some(c)
+}
+
+/// Bytes per chunk of the parallel integer parser.
+const PARSE_CHUNK: usize = 4 << 20;
+
+/// The fast path of [`parse_edge_list`] for integer-labelled files: the lines after the first
+/// data line are parsed in parallel chunks straight into integers, without holding tokens.
+/// Returns `None` when the file needs the general parser (which then also reports any error).
+fn parse_int_edge_list(text: &str, name: &str) -> Option<Graph> {
+    // The first data line fixes the separator, the column count and whether it is a header.
+    let mut rest = text;
+    let mut report = LoadReport::default();
+    let (sep, ncol, first) = loop {
+        let (line, tail) = match rest.find('\n') {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        };
+        if line.is_empty() && tail.is_empty() && rest.is_empty() {
+            return None;
+        }
+        rest = tail;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('%') {
+            continue;
+        }
+        let sep = detect_sep(line);
+        let mut fields = [""; 4];
+        let nf = split_fields(line, sep, &mut fields);
+        if !(nf == 2 || nf == 3) {
+            return None;
+        }
+        if is_header(&fields[..nf]) {
+            report.header = true;
+            break (sep, nf, None);
+        }
+        break (sep, nf, Some(line));
+    };
+    // Chunk boundaries just after a newline.
+    let bytes = rest.as_bytes();
+    let mut cuts = vec![0usize];
+    while *cuts.last().unwrap() < bytes.len() {
+        let start = *cuts.last().unwrap();
+        let mut end = (start + PARSE_CHUNK).min(bytes.len());
+        while end < bytes.len() && bytes[end - 1] != b'\n' {
+            end += 1;
+        }
+        cuts.push(end);
+    }
+    let mut pieces: Vec<&str> = first.into_iter().collect();
+    pieces.extend(cuts.windows(2).map(|w| &rest[w[0]..w[1]]));
+    let chunks: Vec<IntChunk> = pieces.par_iter().map(|p| parse_int_chunk(p, sep, ncol)).collect::<Option<Vec<_>>>()?;
+    report.lines = chunks.iter().map(|c| c.lines).sum();
+    report.dropped_nonpositive = chunks.iter().map(|c| c.dropped).sum();
+    let n = chunks.iter().map(|c| c.max_plus_one).max().unwrap_or(0);
+    let total: usize = chunks.iter().map(|c| c.rows.len()).sum();
+    if report.lines == 0 || total > u32::MAX as usize || n >= u32::MAX as usize {
+        return None;
+    }
+    let (mut rows, mut cols, mut w) = (Vec::with_capacity(total), Vec::with_capacity(total), Vec::with_capacity(total));
+    for c in chunks {
+        rows.extend_from_slice(&c.rows);
+        cols.extend_from_slice(&c.cols);
+        w.extend_from_slice(&c.w);
+    }
+    let (out, dup) = Csr::from_triplets(n, &rows, &cols, &w);
+    report.duplicates = dup;
+    Some(Graph::new(name, Labels::Integers, out, report))
 }
 
 /// Column names that mark the first line of a two-column file as a header.
@@ -105,6 +287,14 @@ fn parse_weight(tok: &str, name: &str, line: usize) -> Result<f32> {
 pub fn parse_edge_list(bytes: &[u8], name: &str) -> Result<Graph> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| Error::parse(name, line_of_offset(bytes, e.valid_up_to()), "the file is not UTF-8 text; is it a binary file?"))?;
+    if let Some(g) = parse_int_edge_list(text, name) {
+        return Ok(g);
+    }
+    parse_edge_list_general(text, name)
+}
+
+/// The general edge-list parser (symbol or integer labels, every error reported with its line).
+fn parse_edge_list_general(text: &str, name: &str) -> Result<Graph> {
     let mut report = LoadReport::default();
     let mut sep = None;
     let mut ncol = 0usize;
@@ -120,23 +310,9 @@ pub fn parse_edge_list(bytes: &[u8], name: &str) -> Result<Graph> {
         if line.is_empty() || line.starts_with('#') || line.starts_with('%') {
             continue;
         }
-        let s = *sep.get_or_insert_with(|| {
-            if line.contains('\t') {
-                Sep::Tab
-            } else if line.contains(',') {
-                Sep::Comma
-            } else {
-                Sep::Space
-            }
-        });
+        let s = *sep.get_or_insert_with(|| detect_sep(line));
         let mut fields = [""; 4];
-        let mut nf = 0;
-        for f in split_fields(line, s) {
-            if nf < 4 {
-                fields[nf] = f;
-            }
-            nf += 1;
-        }
+        let nf = split_fields(line, s, &mut fields);
         if ncol == 0 {
             if !(nf == 2 || nf == 3) {
                 return Err(Error::parse(name, lineno, format!(
@@ -286,6 +462,37 @@ mod tests {
         assert_eq!(g.labels, Labels::Symbols(vec!["A".into(), "B".into(), "C".into()]));
         assert_eq!(g.out.row(1), &[0]); // B -> A
         assert_eq!(g.node("C"), Some(2));
+    }
+
+    #[test]
+    fn integer_fast_path_equals_general_parser() {
+        let files: [&str; 8] = [
+            "0\t3\n3\t1\n1\t1\n",
+            "# c\n\n0 3\r\n 3   1 \n%x\n7 2\n",
+            "source,target\n0,2\n2,0\n0,2\n",
+            "u\tv\tw\n0\t1\t0.5\n1\t2\t-1\n1\t0\t2\n0\t1\t3\n9\t8\t0\n",
+            "0\t1\n2\tx\n",
+            "0\t1\n4294967296\t2\n",
+            "00\t007\n0010\t1\n",
+            "0\t1\n1\t2\t3\n",
+        ];
+        for (i, f) in files.iter().enumerate() {
+            let general = parse_edge_list_general(f, "t");
+            match parse_int_edge_list(f, "t") {
+                Some(fast) => {
+                    let g = general.unwrap();
+                    assert_eq!(fast.out, g.out, "file {i}");
+                    assert_eq!(fast.labels, g.labels, "file {i}");
+                    assert_eq!(format!("{:?}", fast.report), format!("{:?}", g.report), "file {i}");
+                }
+                // Declined files must be ones the general parser treats differently.
+                None => assert!(i >= 4, "file {i} should take the fast path"),
+            }
+        }
+        // Symbol tokens and a wrong column count are left to the general parser.
+        assert!(parse_int_edge_list(files[4], "t").is_none());
+        assert!(parse_int_edge_list(files[7], "t").is_none());
+        assert!(parse_edge_list(files[7].as_bytes(), "t").is_err());
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub fn balls(ctx: &Ctx, adj: &Csr, seeds: &SetList, hops: u32, layout: BallLayou
         return Ok(out.finish(0));
     }
     if reach_on_cpu(n, seeds.len(), layout) {
-        return Ok(BallSet::from_sets(n, crate::backend::cpu::ball_sets(adj, seeds, hops), layout));
+        return Ok(crate::backend::cpu::build_balls(adj, seeds, hops, layout));
     }
     let indptr = ctx.upload("CSR row offsets", &adj.indptr)?;
     let indices = ctx.upload("CSR column indices", &adj.indices)?;
