@@ -114,3 +114,37 @@ fn build_reproduces_the_k562_graph_and_rejects_bad_input() {
     assert!(!d.join("x.tsv").exists());
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn build_gives_the_same_bytes_on_every_backend_or_a_clear_error() {
+    let d = tmpdir("build-backends");
+    // A real subset: every 7th gene of the K562 universe.
+    let text = std::fs::read_to_string(data("k562universe_genes.txt")).unwrap();
+    let subset: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).step_by(7).collect();
+    let universe = d.join("universe.txt");
+    std::fs::write(&universe, subset.join("\n")).unwrap();
+    let build = |backend: &str| {
+        let out = d.join(format!("go-{backend}.tsv"));
+        let o = run(&["graph", "build", "--gene2go", &data("human_gene2go_direct.tsv.gz"), "--universe", universe.to_str().unwrap(), "--top-k", "5", "--backend", backend, "--out", out.to_str().unwrap()]);
+        (o, out)
+    };
+    let (o, cpu_out) = build("cpu");
+    assert!(o.status.success() && stderr(&o).contains("(cpu)"), "{}", stderr(&o));
+    let want = std::fs::read(&cpu_out).unwrap();
+    assert!(want.len() > 10_000, "subset graph unexpectedly small");
+    for (backend, var) in [("wgpu", "GRAPHREACH_REQUIRE_WGPU"), ("cuda", "GRAPHREACH_REQUIRE_CUDA"), ("auto", "")] {
+        let (o, out) = build(backend);
+        let e = stderr(&o);
+        assert!(!e.contains("panicked"), "{backend}: {e}");
+        if o.status.success() {
+            eprintln!("graph build --backend {backend}: {}", e.lines().last().unwrap_or(""));
+            assert!(std::fs::read(&out).unwrap() == want, "--backend {backend} output differs from --backend cpu");
+        } else {
+            assert_eq!(o.status.code(), Some(3), "{backend}: {e}");
+            assert!(e.contains(&format!("{backend} backend:")), "{backend}: {e}");
+            assert!(var.is_empty() || std::env::var(var).as_deref() != Ok("1"), "{var}=1 but: {e}");
+            eprintln!("SKIPPED graph build --backend {backend}: {e}");
+        }
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -17,14 +17,18 @@
 //!   split into tiles under the binding limit (128 MiB on lavapipe) on wgpu and under 2 GiB on CUDA.
 //! * spectral norms: A and A^T (8(n + 1) + 8e bytes), D^-1/2 (4n), and per launch of up to 256
 //!   sets 4(257 + m) + 12m + 12 * 256 bytes for m members in all.
+//! * GO graph builder (`graph build`): see [`jaccard_plan`] (the packed index once, plus per tile
+//!   of R targets 4Rn bytes of counters and 8 bytes per candidate slot).
 
 pub mod cpu;
 pub mod cuda;
 pub mod gpu_plan;
+pub mod jaccard_plan;
 pub mod source;
 pub mod wgpu;
 
 use crate::error::Result;
+use crate::graph::gobuild::{CpuJaccard, JaccardTopK};
 use crate::graph::Csr;
 use crate::select::sets::{BallLayout, BallSet, SetList};
 use serde::Serialize;
@@ -152,6 +156,11 @@ pub trait Backend: Send + Sync {
     /// Candidates re-evaluated per call by the lazy greedy loop.
     fn default_batch_width(&self) -> usize {
         1
+    }
+    /// The GO-graph builder's Jaccard top-k on this backend (the CPU twin unless overridden). The
+    /// returned object keeps its device uploads between calls of one build.
+    fn jaccard(&self) -> Box<dyn JaccardTopK + '_> {
+        Box::new(CpuJaccard)
     }
 }
 

@@ -14,11 +14,13 @@ pub enum Family {
     Gains,
     /// Batched power iteration for spectral norms (`kernels/spmv.*`).
     Spmv,
+    /// GO-graph builder: intersection counts and threshold per target (`kernels/jaccard.*`).
+    Jaccard,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 3] = [Family::Reach, Family::Gains, Family::Spmv];
+    pub const ALL: [Family; 4] = [Family::Reach, Family::Gains, Family::Spmv, Family::Jaccard];
 
     /// File stem in `kernels/`.
     pub fn name(self) -> &'static str {
@@ -26,6 +28,7 @@ impl Family {
             Family::Reach => "reach",
             Family::Gains => "gains",
             Family::Spmv => "spmv",
+            Family::Jaccard => "jaccard",
         }
     }
 
@@ -35,6 +38,7 @@ impl Family {
             Family::Reach => include_str!("../../kernels/reach.cu"),
             Family::Gains => include_str!("../../kernels/gains.cu"),
             Family::Spmv => include_str!("../../kernels/spmv.cu"),
+            Family::Jaccard => include_str!("../../kernels/jaccard.cu"),
         }
     }
 
@@ -44,6 +48,7 @@ impl Family {
             Family::Reach => include_str!("../../kernels/reach.wgsl"),
             Family::Gains => include_str!("../../kernels/gains.wgsl"),
             Family::Spmv => include_str!("../../kernels/spmv.wgsl"),
+            Family::Jaccard => include_str!("../../kernels/jaccard.wgsl"),
         }
     }
 }
@@ -77,8 +82,11 @@ pub const COMMIT_SPARSE: Entry = Entry { family: Family::Gains, name: "commit_sp
 /// `spmv_power_f32`: batched power iteration, one workgroup per set.
 pub const SPMV_POWER: Entry = Entry { family: Family::Spmv, name: "spmv_power_f32", bindings: &[0, 1, 2, 3, 4, 5], params_binding: 6 };
 
+/// `jaccard_candidates_u32`: passing (source, count) pairs of a tile of targets, one workgroup per target.
+pub const JACCARD_CANDIDATES: Entry = Entry { family: Family::Jaccard, name: "jaccard_candidates_u32", bindings: &[0, 1, 2, 3, 4, 5, 6], params_binding: 7 };
+
 /// Every entry point of every family.
-pub const ENTRIES: [Entry; 7] = [REACH_EXPAND, REACH_ADVANCE, GAINS_DENSE, GAINS_SPARSE, COMMIT_DENSE, COMMIT_SPARSE, SPMV_POWER];
+pub const ENTRIES: [Entry; 8] = [REACH_EXPAND, REACH_ADVANCE, GAINS_DENSE, GAINS_SPARSE, COMMIT_DENSE, COMMIT_SPARSE, SPMV_POWER, JACCARD_CANDIDATES];
 
 /// Threads per workgroup (block) of every entry.
 pub const WORKGROUP: u32 = 256;
@@ -129,4 +137,18 @@ pub struct SpmvParams {
     pub iters: u32,
     /// Unused (uniform size multiple of 16).
     pub pad: [u32; 2],
+}
+
+/// Params of the jaccard family.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct JaccardParams {
+    /// Gene id of the tile's first target.
+    pub first_target: u32,
+    /// Targets in this tile (one workgroup each).
+    pub n_targets: u32,
+    /// Genes of the index (length of a counter row).
+    pub n_genes: u32,
+    /// Terms of the index.
+    pub n_terms: u32,
 }

@@ -2,6 +2,7 @@
 
 mod coverage;
 mod ctx;
+mod jaccard;
 mod reach;
 mod spectral;
 
@@ -9,6 +10,7 @@ pub use ctx::check_kernels;
 
 use crate::backend::{Backend, CoverageOracle, PowerIterConfig, SpectralNorm, SpectralOperator};
 use crate::error::Result;
+use crate::graph::gobuild::JaccardTopK;
 use crate::graph::Csr;
 use crate::select::sets::{BallLayout, BallSet, SetList};
 use ctx::Ctx;
@@ -59,5 +61,9 @@ impl Backend for CudaBackend {
 
     fn default_batch_width(&self) -> usize {
         32
+    }
+
+    fn jaccard(&self) -> Box<dyn JaccardTopK + '_> {
+        Box::new(jaccard::CudaJaccard::new(&self.ctx))
     }
 }
