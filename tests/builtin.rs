@@ -48,6 +48,11 @@ fn dataset_symbols_resolve_to_ncbi_2022() {
         let node = r.resolve(old).node().unwrap_or_else(|| panic!("{old} did not resolve"));
         assert_eq!(g.label(node), new);
     }
+    // Ensembl gene ids (as in GEARS var.index), with or without a version suffix.
+    for id in ["ENSG00000141510", "ENSG00000141510.18"] {
+        assert_eq!(g.label(r.resolve(id).node().unwrap()), "TP53");
+    }
+    assert!(r.resolve("ENSG99999999999").node().is_none());
     assert!(r.resolve("KIAA1804").node().is_none());
     assert!(r.resolve("NOT_A_GENE_XYZ").node().is_none());
 }

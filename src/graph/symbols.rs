@@ -16,7 +16,7 @@ pub enum Resolution {
         node: u32,
         /// The node's symbol.
         symbol: String,
-        /// `resolution-table` or `alias-table`.
+        /// `resolution-table`, `alias-table`, `ensembl-table` or `upper-case`.
         via: &'static str,
     },
     /// The alias maps to several nodes; the user must choose.
@@ -45,7 +45,11 @@ pub struct SymbolResolver<'g> {
 struct Tables {
     resolution: HashMap<String, String>,
     alias: HashMap<String, Vec<String>>,
+    ensembl: HashMap<String, Vec<String>>,
 }
+
+/// Ensembl gene id -> NCBI symbol(s) (`ensembl_gene_id, entrez_id, symbol`; org.Hs.eg.db 3.16).
+const ENSEMBL_TABLE: &[u8] = include_bytes!("../../data/sim/human_gene_ensembl.tsv.gz");
 
 fn load_tables() -> Tables {
     let mut resolution = HashMap::new();
@@ -70,7 +74,18 @@ fn load_tables() -> Tables {
             }
         }
     }
-    Tables { resolution, alias }
+    let mut ensembl: HashMap<String, Vec<String>> = HashMap::new();
+    let text = io::decompress_if_gz(ENSEMBL_TABLE.to_vec(), "ensembl").expect("embedded table");
+    for line in String::from_utf8_lossy(&text).lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() >= 3 && !f[2].is_empty() {
+            let v = ensembl.entry(f[0].to_string()).or_default();
+            if !v.iter().any(|s| s == f[2]) {
+                v.push(f[2].to_string());
+            }
+        }
+    }
+    Tables { resolution, alias, ensembl }
 }
 
 impl<'g> SymbolResolver<'g> {
@@ -79,8 +94,9 @@ impl<'g> SymbolResolver<'g> {
         SymbolResolver { graph, tables: None }
     }
 
-    /// Resolves one name: exact node, then the curated resolution table, then NCBI aliases
-    /// (unique match among graph nodes only), then the same steps on the upper-cased name.
+    /// Resolves one name: exact node, then an Ensembl gene id (`ENSG...`, version suffix ignored),
+    /// then the curated resolution table, then NCBI aliases (unique match among graph nodes only),
+    /// then the same steps on the upper-cased name.
     pub fn resolve(&mut self, name: &str) -> Resolution {
         let r = self.resolve_once(name);
         if r == Resolution::Unknown && name.bytes().any(|b| b.is_ascii_lowercase()) {
@@ -101,6 +117,20 @@ impl<'g> SymbolResolver<'g> {
             return Resolution::Unknown;
         }
         let t = self.tables.get_or_insert_with(load_tables);
+        if name.starts_with("ENSG") {
+            let id = name.split('.').next().unwrap_or(name);
+            if let Some(syms) = t.ensembl.get(id) {
+                let hits: Vec<&String> = syms.iter().filter(|s| self.graph.node(s).is_some()).collect();
+                match hits.len() {
+                    0 => {}
+                    1 => {
+                        let n = self.graph.node(hits[0]).unwrap();
+                        return Resolution::Renamed { node: n, symbol: hits[0].clone(), via: "ensembl-table" };
+                    }
+                    _ => return Resolution::Ambiguous(hits.into_iter().cloned().collect()),
+                }
+            }
+        }
         if let Some(s) = t.resolution.get(name) {
             if let Some(n) = self.graph.node(s) {
                 return Resolution::Renamed { node: n, symbol: s.clone(), via: "resolution-table" };
