@@ -43,7 +43,7 @@ fn pools_have_documented_sizes_and_are_graph_nodes() {
 #[test]
 fn dataset_symbols_resolve_to_ncbi_2022() {
     let g = load_graph("builtin:go-k562").unwrap();
-    let mut r = SymbolResolver::new(&g);
+    let r = SymbolResolver::new(&g);
     for (old, new) in [("MARS", "MARS1"), ("SRPR", "SRPRA"), ("ATP5B", "ATP5F1B"), ("SLMO2", "PRELID3B"), ("AARS", "AARS1")] {
         let node = r.resolve(old).node().unwrap_or_else(|| panic!("{old} did not resolve"));
         assert_eq!(g.label(node), new);

@@ -55,7 +55,7 @@ pub type Rename = (String, String);
 /// conditions to the graph's symbols (`MARCH8+ctrl` -> `MARCHF8+ctrl`), so splits and the trainer
 /// match graph nodes exactly. Returns the dropped conditions with their cell counts and the renames.
 pub fn filter_by_graph(raw: &mut RawData, graph: &Graph) -> (Vec<(String, usize)>, Vec<Rename>) {
-    let mut resolver = SymbolResolver::new(graph);
+    let resolver = SymbolResolver::new(graph);
     let mut verdict: BTreeMap<String, bool> = BTreeMap::new();
     let mut renamed = Vec::new();
     for c in &raw.condition {

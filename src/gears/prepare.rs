@@ -71,7 +71,7 @@ pub fn condition_nodes(data: &Dataset, conds: &[u32], pert_names: &[String], gra
     // Dataset symbols that differ from the graph's (MARCH8 vs MARCHF8) resolve through the
     // curated resolution table and the NCBI aliases, as in `select`.
     let vocab = Graph::new(graph_name, Labels::Symbols(pert_names.to_vec()), crate::graph::Csr::empty(pert_names.len()), Default::default());
-    let mut resolver = crate::graph::symbols::SymbolResolver::new(&vocab);
+    let resolver = crate::graph::symbols::SymbolResolver::new(&vocab);
     for &c in conds {
         let mut nodes = Vec::new();
         for gname in data.condition_genes(c as usize) {

@@ -116,7 +116,15 @@ impl Graph {
     /// Summary statistics for `graph info`.
     pub fn info(&self) -> GraphInfo {
         let out_deg = self.out.degrees_without_self();
-        let in_deg = self.out.transpose().degrees_without_self();
+        // In-degree = column counts off the diagonal; no transpose needed.
+        let mut in_deg = vec![0u32; self.n_nodes()];
+        for r in 0..self.n_nodes() {
+            for &c in self.out.row(r) {
+                if c as usize != r {
+                    in_deg[c as usize] += 1;
+                }
+            }
+        }
         let stats = |d: &[u32]| DegreeStats::of(d);
         GraphInfo {
             graph: self.name.clone(),

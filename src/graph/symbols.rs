@@ -35,11 +35,16 @@ impl Resolution {
     }
 }
 
-/// Resolves gene names against one graph. The alias tables are parsed lazily, on the first
-/// name that is not a node as written.
+/// Resolves gene names against one graph. The embedded alias tables are parsed once per process,
+/// on the first name that is not a node as written, and shared by every resolver.
 pub struct SymbolResolver<'g> {
     graph: &'g Graph,
-    tables: Option<Tables>,
+}
+
+/// The parsed tables, shared process-wide (they come from constants compiled into the binary).
+fn tables() -> &'static Tables {
+    static TABLES: std::sync::OnceLock<Tables> = std::sync::OnceLock::new();
+    TABLES.get_or_init(load_tables)
 }
 
 struct Tables {
@@ -91,13 +96,13 @@ fn load_tables() -> Tables {
 impl<'g> SymbolResolver<'g> {
     /// A resolver for `graph`.
     pub fn new(graph: &'g Graph) -> Self {
-        SymbolResolver { graph, tables: None }
+        SymbolResolver { graph }
     }
 
     /// Resolves one name: exact node, then an Ensembl gene id (`ENSG...`, version suffix ignored),
     /// then the curated resolution table, then NCBI aliases (unique match among graph nodes only),
     /// then the same steps on the upper-cased name.
-    pub fn resolve(&mut self, name: &str) -> Resolution {
+    pub fn resolve(&self, name: &str) -> Resolution {
         let r = self.resolve_once(name);
         if r == Resolution::Unknown && name.bytes().any(|b| b.is_ascii_lowercase()) {
             let up = name.to_ascii_uppercase();
@@ -109,14 +114,14 @@ impl<'g> SymbolResolver<'g> {
         r
     }
 
-    fn resolve_once(&mut self, name: &str) -> Resolution {
+    fn resolve_once(&self, name: &str) -> Resolution {
         if let Some(n) = self.graph.node(name) {
             return Resolution::Exact(n);
         }
         if matches!(self.graph.labels, super::Labels::Integers) {
             return Resolution::Unknown;
         }
-        let t = self.tables.get_or_insert_with(load_tables);
+        let t = tables();
         if name.starts_with("ENSG") {
             let id = name.split('.').next().unwrap_or(name);
             if let Some(syms) = t.ensembl.get(id) {

@@ -89,7 +89,7 @@ pub fn condition_genes(name: &str) -> Vec<&str> {
 /// Resolves names to seed sets. Unknown genes are an error listing up to ten of them, unless
 /// `skip_missing`, in which case they are dropped with a note.
 pub fn resolve_names(graph: &Graph, list: &NameList, skip_missing: bool) -> Result<Pool> {
-    let mut resolver = SymbolResolver::new(graph);
+    let resolver = SymbolResolver::new(graph);
     let mut pool = Pool::default();
     let mut unknown: Vec<String> = Vec::new();
     let mut by_seeds: BTreeMap<Vec<u32>, String> = BTreeMap::new();

@@ -38,7 +38,7 @@ impl NodeWeights {
         let bytes = io::read_maybe_gz(std::path::Path::new(path))?;
         let text = String::from_utf8(bytes).map_err(|_| Error::parse(path, 0, "the file is not UTF-8 text"))?;
         let mut values = vec![f64::NAN; graph.n_nodes()];
-        let mut resolver = SymbolResolver::new(graph);
+        let resolver = SymbolResolver::new(graph);
         let mut seen = 0usize;
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
