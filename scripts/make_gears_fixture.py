@@ -1,107 +1,179 @@
 #!/usr/bin/env python3
 """Produce the PyTorch-equivalence fixture for graphreach's GEARS trainer (issue 4, item 5).
 
-Run by hand (not by CI) in an environment with the real GEARS package:
+Run by hand, never by CI, in an environment with the real GEARS package:
 
-    pip install cell-gears==0.1.2 torch torch-geometric safetensors numpy
-    python scripts/make_gears_fixture.py --out tests/fixtures/gears_tiny
+    python3.11 -m venv /work/gears-venv
+    /work/gears-venv/bin/pip install torch torch-geometric cell-gears==0.1.2 safetensors numpy
+    /work/gears-venv/bin/python scripts/make_gears_fixture.py --out tests/fixtures/gears_tiny
 
-It builds a tiny problem entirely in memory (no Dataverse downloads): G genes, P GO nodes, a
-hand-made co-expression graph and GO graph with edge weights, a GEARS_Model with its own seeded
-PyTorch initialisation, and batches of cells. For each batch it runs one train-mode forward, the
-GEARS loss (gears.utils.loss_fct, direction_lambda 0.1) and backward, and writes:
+(the versions actually used are written into fixture.json). Nothing is downloaded: the tiny
+problem is built in memory and fed straight to `gears.model.GEARS_Model` and `gears.utils.loss_fct`.
 
-  <out>/weights.safetensors      initial state_dict (parameters + BatchNorm buffers), PyTorch names
-  <out>/<case>.safetensors       x, y (B x G), pred (B x G), loss, grad.<name> for every parameter,
-                                 running stats after the step (<name>.running_mean/var)
-  <out>/fixture.json             sizes, graphs (edge lists + weights), per-case perturbations,
-                                 condition names, dict_filter (non-zero genes per condition), ctrl mean
+Problem: G = 6 expression genes, P = 8 GO nodes named P0..P7 (GEARS `pert_names`, sorted), hidden
+size 4; hand-made co-expression and GO edge lists (source -> target, weights exact in f32, self loops
+of weight 1 as GEARS graphs have them); 10 control cells and 7 perturbed cells of the conditions
+P1+ctrl, P2+P4, P6+ctrl, values on a 1/64 grid (exact in f32) with zeros. Each perturbed cell is
+paired with a control cell as model input (GEARS pairs once at dataset creation); control cells are
+their own input (x = y). `dict_filter` (GEARS's `non_zeros_gene_idx`) = genes whose mean over the
+condition's cells is non-zero; `ctrl` = mean of all control cells.
 
-Cases: "quirk_batch" (B = 4, GEARS's own behaviour: co-expression propagation reaches cell 0 only;
-compare with --pos-quirk on) and "one_cell" (B = 1 perturbed cell, where the quirk is irrelevant;
-compare with --pos-quirk off; GEARS duplicates the cell inside pert_fuse).
+The model is GEARS_Model with its own seeded init, then (to make the check stronger than GEARS's
+init allows) BatchNorm affine parameters and running statistics randomised, some embedding rows
+shrunk below norm 1 (untouched by max-norm). Everything runs in float64 (model.double()).
 
-NOTE: written without access to torch in the authoring session, so it has not been run yet; check
-the GEARS_Model argument names against the installed cell-gears version before trusting it.
+Cases (each from the same initial weights):
+  quirk_batch   train mode, B = 4: P1+ctrl, P1+ctrl, P2+P4, ctrl. GEARS's own co-expression
+                behaviour (propagation reaches cell 0 only) -> compare with --pos-quirk on.
+  single_pert   train mode, B = 3: ctrl, P6+ctrl, ctrl (one perturbed cell: GEARS duplicates it
+                inside pert_fuse), GEARS's own graph -> --pos-quirk on.
+  tiled_batch   train mode, B = 4: P2+P4, P1+ctrl, ctrl, P1+ctrl with the co-expression edges
+                repeated for every cell of the batch (node ids offset by b*G), i.e. GEARS with the
+                propagation every cell was meant to get -> --pos-quirk off.
+  one_cell      eval mode (PyTorch BatchNorm cannot train on one row), B = 1: P6+ctrl. Quirk and
+                intended semantics coincide here -> --pos-quirk off. Only pred and loss are stored.
+
+Files written:
+  weights.safetensors   initial state_dict (float64; num_batches_tracked dropped), PyTorch names
+  <case>.safetensors    pred (B x G); loss = GEARS loss_fct with direction_lambda 0.1 (what GEARS
+                        logs and backpropagates); loss_autofocus = loss_fct with direction_lambda 0;
+                        for train cases grad.<name> for every parameter with a gradient (after
+                        backward of `loss`) and after.<name> for every BatchNorm running statistic
+                        and the three embedding tables (renormalised to max-norm 1 by the forward)
+  data.safetensors      x_cells (all 17 cells x G, float64; the dataset), as exact f32 values
+  fixture.json          sizes, edge lists, conditions, cell table (condition, paired control),
+                        dict_filter, ctrl mean, per-case cell ids / mode / pos_quirk, versions
 """
 
 import argparse
 import json
 import os
+import sys
 
 import numpy as np
 import torch
+import torch_geometric
 from safetensors.torch import save_file
 from torch_geometric.data import Batch, Data
 
 from gears.model import GEARS_Model
 from gears.utils import loss_fct
 
-G, P, H = 6, 8, 8
+G, P, H = 6, 8, 4
+DIRECTION_LAMBDA = 0.1
+PERT_NAMES = [f"P{i}" for i in range(P)]
+
+# source -> target, weight (exact in f32). Self loops of weight 1 as in GEARS's graphs, except GO
+# node 7, whose missing self loop PyG's gcn_norm adds (weight 1).
+COEXPR = [(i, i, 1.0) for i in range(G)] + [(0, 1, 0.75), (1, 0, 0.75), (2, 3, 0.5), (4, 2, 0.625), (5, 4, 0.4375), (3, 1, 0.5)]
+GO = [(i, i, 1.0) for i in range(P - 1)] + [(0, 1, 0.25), (2, 1, 0.5), (3, 2, 0.875), (5, 2, 0.125), (1, 4, 0.375), (4, 1, 0.75), (6, 7, 0.25), (7, 6, 0.5)]
+
+CONDITIONS = ["ctrl", "P1+ctrl", "P2+P4", "P6+ctrl"]
+COND_NODES = {"ctrl": [-1], "P1+ctrl": [1], "P2+P4": [2, 4], "P6+ctrl": [6]}
+N_CTRL = 10
+# (condition, paired control cell) of the perturbed cells; cells 0..9 are control.
+PERTURBED = [("P1+ctrl", 3), ("P1+ctrl", 7), ("P1+ctrl", 0), ("P2+P4", 5), ("P2+P4", 2), ("P6+ctrl", 8), ("P6+ctrl", 1)]
+CASES = [
+    # name, cell ids, train mode, tile co-expression per cell (intended semantics)
+    ("quirk_batch", [10, 11, 13, 4], True, False),
+    ("single_pert", [6, 15, 9], True, False),
+    ("tiled_batch", [14, 12, 2, 10], True, True),
+    ("one_cell", [16], False, False),
+]
 
 
-def edges(pairs):
-    src = torch.tensor([a for a, _, _ in pairs], dtype=torch.long)
-    dst = torch.tensor([b for _, b, _ in pairs], dtype=torch.long)
-    w = torch.tensor([c for _, _, c in pairs], dtype=torch.float32)
-    return torch.stack([src, dst]), w
+def edge_tensors(pairs, dtype):
+    ei = torch.tensor([[a for a, _, _ in pairs], [b for _, b, _ in pairs]], dtype=torch.long)
+    return ei, torch.tensor([w for _, _, w in pairs], dtype=dtype)
 
 
-# source -> target with weight; self loops as GEARS graphs have them (J = 1 / |r| = 1).
-COEXPR = [(i, i, 1.0) for i in range(G)] + [(0, 1, 0.8), (1, 0, 0.8), (2, 3, 0.5), (4, 2, 0.6), (5, 4, 0.45)]
-GO = [(i, i, 1.0) for i in range(P)] + [(0, 1, 0.3), (2, 1, 0.5), (3, 2, 0.9), (5, 2, 0.2), (1, 4, 0.4), (4, 1, 0.7), (6, 7, 0.25)]
+def tiled(pairs, b):
+    return [(s + k * G, d + k * G, w) for k in range(b) for s, d, w in pairs]
 
 
-def model_args():
-    ei_c, w_c = edges(COEXPR)
-    ei_g, w_g = edges(GO)
-    return {
-        "num_genes": G,
-        "num_perts": P,
-        "hidden_size": H,
-        "uncertainty": False,
-        "num_go_gnn_layers": 1,
-        "decoder_hidden_size": 16,
-        "num_gene_gnn_layers": 1,
-        "no_perturb": False,
-        "cell_fitness_pred": False,
-        "direction_lambda": 0.1,
-        "G_coexpress": ei_c,
-        "G_coexpress_weight": w_c,
-        "G_go": ei_g,
-        "G_go_weight": w_g,
-        "device": "cpu",
+def make_data(rng):
+    """Cells x genes expression (f32-exact) and each cell's condition / paired control."""
+    cond, pair = ["ctrl"] * N_CTRL, list(range(N_CTRL))
+    for c, p in PERTURBED:
+        cond.append(c)
+        pair.append(p)
+    shift = {"ctrl": np.zeros(G), "P1+ctrl": np.array([0.8, -0.5, 0, 0.3, 0, 0]), "P2+P4": np.array([0, 0.6, -0.7, 0, 0.4, 0.2]), "P6+ctrl": np.array([-0.4, 0, 0.5, 0, -0.3, 0.6])}
+    x = np.zeros((len(cond), G))
+    for i, c in enumerate(cond):
+        v = rng.gamma(4.0, 0.3, G) + shift[c]
+        v[(v < 0.2) | (rng.random(G) < 0.15)] = 0.0
+        x[i] = np.round(np.maximum(v, 0.0) * 64) / 64
+    # Genes zero in every cell of a condition (so dict_filter is a proper subset).
+    for i, c in enumerate(cond):
+        if c == "P1+ctrl":
+            x[i, 5] = 0.0
+        if c == "P2+P4":
+            x[i, 0] = 0.0
+    assert np.all(x.astype(np.float32).astype(np.float64) == x)
+    return x, cond, pair
+
+
+def build_model(seed):
+    torch.manual_seed(seed)
+    ei_c, w_c = edge_tensors(COEXPR, torch.float64)
+    ei_g, w_g = edge_tensors(GO, torch.float64)
+    args = {
+        "num_genes": G, "num_perts": P, "hidden_size": H, "uncertainty": False,
+        "num_go_gnn_layers": 1, "decoder_hidden_size": 16, "num_gene_gnn_layers": 1,
+        "no_perturb": False, "direction_lambda": DIRECTION_LAMBDA,
+        "G_coexpress": ei_c, "G_coexpress_weight": w_c, "G_go": ei_g, "G_go_weight": w_g, "device": "cpu",
     }
+    model = GEARS_Model(args).double()
+    with torch.no_grad():
+        for name, mod in model.named_modules():
+            if isinstance(mod, torch.nn.BatchNorm1d):
+                mod.weight.add_(0.2 * torch.randn_like(mod.weight))
+                mod.bias.add_(0.2 * torch.randn_like(mod.bias))
+                mod.running_mean.copy_(0.1 * torch.randn_like(mod.running_mean))
+                mod.running_var.copy_(1.0 + 0.3 * torch.rand_like(mod.running_var))
+        model.emb_pos.weight[:3] *= 0.2
+        model.pert_emb.weight[::3] *= 0.3
+    return model
 
 
-def make_batch(xs, ys, perts, conds):
+def batch_of(ids, x, cond, pair):
     data = []
-    for x, y, p, c in zip(xs, ys, perts, conds):
-        d = Data(x=torch.tensor(x, dtype=torch.float32).view(-1, 1), y=torch.tensor(y, dtype=torch.float32).view(1, -1))
-        d.pert_idx = p
-        d.pert = c
-        d.de_idx = list(range(min(G, 20)))
+    for i in ids:
+        inp = x[pair[i]]
+        d = Data(x=torch.tensor(inp, dtype=torch.float64).view(-1, 1), y=torch.tensor(x[i], dtype=torch.float64).view(1, -1))
+        d.pert_idx = COND_NODES[cond[i]]
+        d.pert = cond[i]
         data.append(d)
     return Batch.from_data_list(data)
 
 
-def run_case(model, name, xs, ys, perts, conds, ctrl, dict_filter, out):
-    model.train()
+def run_case(init, name, ids, train, tile, x, cond, pair, ctrl, dict_filter, out):
+    model = build_model(0)
+    model.load_state_dict(init, strict=False)
+    if tile:
+        ei, w = edge_tensors(tiled(COEXPR, len(ids)), torch.float64)
+        model.G_coexpress, model.G_coexpress_weight = ei, w
+    model.train(train)
     model.zero_grad(set_to_none=True)
-    batch = make_batch(xs, ys, perts, conds)
+    batch = batch_of(ids, x, cond, pair)
     pred = model(batch)
-    y = batch.y
-    loss = loss_fct(pred, y, batch.pert, ctrl=ctrl, dict_filter=dict_filter, direction_lambda=0.1)
-    loss.backward()
-    tensors = {"x": torch.tensor(np.array(xs), dtype=torch.float32), "y": y.detach(), "pred": pred.detach(), "loss": loss.detach().reshape(1)}
-    for n, p in model.named_parameters():
-        if p.grad is not None:
-            tensors["grad." + n] = p.grad.detach().clone()
-    for n, b in model.named_buffers():
-        if "running" in n:
-            tensors["after." + n] = b.detach().clone()
-    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(out, name + ".safetensors"))
-    return {"perts": perts, "conditions": conds, "loss": float(loss)}
+    loss = loss_fct(pred, batch.y, batch.pert, ctrl=ctrl, dict_filter=dict_filter, direction_lambda=DIRECTION_LAMBDA)
+    with torch.no_grad():
+        auto = loss_fct(pred, batch.y, batch.pert, ctrl=ctrl, dict_filter=dict_filter, direction_lambda=0.0)
+    t = {"pred": pred.detach(), "loss": loss.detach().reshape(1), "loss_autofocus": auto.detach().reshape(1)}
+    if train:
+        loss.backward()
+        for n, p in model.named_parameters():
+            if p.grad is not None:
+                t["grad." + n] = p.grad.detach().clone()
+        for n, b in model.named_buffers():
+            if "running" in n:
+                t["after." + n] = b.detach().clone()
+        for n in ("gene_emb.weight", "emb_pos.weight", "pert_emb.weight"):
+            t["after." + n] = model.state_dict()[n].detach().clone()
+    save_file({k: v.contiguous() for k, v in t.items()}, os.path.join(out, name + ".safetensors"))
+    print(f"{name}: loss {loss.item():.6g} (autofocus {auto.item():.6g}), {len(t)} tensors", file=sys.stderr)
+    return {"cells": ids, "train": train, "pos_quirk": not tile and train and len(ids) > 1}
 
 
 def main():
@@ -110,42 +182,41 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    torch.manual_seed(a.seed)
+    torch.use_deterministic_algorithms(True)
     rng = np.random.default_rng(a.seed)
-    model = GEARS_Model(model_args())
+    x, cond, pair = make_data(rng)
+    model = build_model(a.seed)
     init = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items() if "num_batches" not in k}
     save_file(init, os.path.join(a.out, "weights.safetensors"))
-
-    ctrl_cells = rng.gamma(2.0, 0.5, size=(10, G)).astype(np.float32)
-    ctrl = torch.tensor(ctrl_cells.mean(0))
-    conds = {"A+ctrl": [1], "B+C": [2, 4], "D+ctrl": [6]}
-    dict_filter = {"A+ctrl": [0, 1, 3, 5], "B+C": [1, 2, 3, 4], "D+ctrl": [0, 2, 4]}
+    save_file({"x_cells": torch.tensor(x, dtype=torch.float64)}, os.path.join(a.out, "data.safetensors"))
+    ctrl = torch.tensor(x[:N_CTRL].mean(0), dtype=torch.float64)
+    dict_filter = {}
+    for c in CONDITIONS[1:]:
+        rows = [i for i in range(len(cond)) if cond[i] == c]
+        dict_filter[c] = [int(j) for j in np.where(x[rows].mean(0) != 0)[0]]
     cases = {}
-    # Quirk batch: cells 0 and 1 share "A+ctrl", then "B+C", then a control cell.
-    names = ["A+ctrl", "A+ctrl", "B+C", "ctrl"]
-    xs = [ctrl_cells[i] for i in (0, 3, 5, 7)]
-    ys = [x + rng.normal(0, 0.5, G).astype(np.float32) for x in xs]
-    perts = [conds.get(c, [-1]) for c in names]
-    # GEARS re-applies max-norm at lookup; a fresh model is used per case.
-    cases["quirk_batch"] = run_case(model, "quirk_batch", xs, ys, perts, names, ctrl, dict_filter, a.out)
-    model.load_state_dict({**model.state_dict(), **init})
-    xs1 = [ctrl_cells[2]]
-    ys1 = [xs1[0] + rng.normal(0, 0.5, G).astype(np.float32)]
-    cases["one_cell"] = run_case(model, "one_cell", xs1, ys1, [conds["D+ctrl"]], ["D+ctrl"], ctrl, dict_filter, a.out)
+    for name, ids, train, tile in CASES:
+        cases[name] = run_case(init, name, ids, train, tile, x, cond, pair, ctrl, dict_filter, a.out)
+    import gears  # noqa: F401  (version from the distribution metadata)
+    from importlib.metadata import version
     meta = {
-        "genes": G,
-        "perts": P,
-        "hidden": H,
-        "coexpr_edges": COEXPR,
-        "go_edges": GO,
-        "ctrl_mean": ctrl.tolist(),
+        "generator": "scripts/make_gears_fixture.py --seed %d" % a.seed,
+        "versions": {"torch": torch.__version__, "torch_geometric": torch_geometric.__version__, "cell-gears": version("cell-gears"), "numpy": np.__version__, "python": sys.version.split()[0]},
+        "genes": G, "perts": P, "hidden": H, "dtype": "float64",
+        "pert_names": PERT_NAMES,
+        "coexpr_edges": COEXPR, "go_edges": GO,
+        "conditions": CONDITIONS,
+        "cell_condition": [CONDITIONS.index(c) for c in cond],
+        "ctrl_pairing": pair,
         "dict_filter": dict_filter,
-        "direction_lambda": 0.1,
+        "ctrl_mean": ctrl.tolist(),
+        "direction_lambda": DIRECTION_LAMBDA,
         "cases": cases,
-        "note": "embeddings are renormalised to max-norm 1 inside the first forward; weights.safetensors is the state before it",
+        "note": "weights.safetensors is the state before the forward; GEARS's embedding lookups renormalise rows to max-norm 1 in place (after.*_emb.weight).",
     }
     with open(os.path.join(a.out, "fixture.json"), "w") as f:
         json.dump(meta, f, indent=1)
+        f.write("\n")
 
 
 if __name__ == "__main__":
