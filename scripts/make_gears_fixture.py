@@ -39,7 +39,9 @@ Files written:
                         logs and backpropagates); loss_autofocus = loss_fct with direction_lambda 0;
                         for train cases grad.<name> for every parameter with a gradient (after
                         backward of `loss`) and after.<name> for every BatchNorm running statistic
-                        and the three embedding tables (renormalised to max-norm 1 by the forward)
+                        and the three embedding tables (renormalised to max-norm 1 by the forward);
+                        step.<name>: every parameter with a gradient after one optimiser step as
+                        GEARS.train takes it (clip_grad_value_ 1.0, Adam lr 1e-3, weight_decay 5e-4)
   data.safetensors      x_cells (all 17 cells x G, float64; the dataset), as exact f32 values
   fixture.json          sizes, edge lists, conditions, cell table (condition, paired control),
                         dict_filter, ctrl mean, per-case cell ids / mode / pos_quirk, versions
@@ -61,6 +63,7 @@ from gears.utils import loss_fct
 
 G, P, H = 6, 8, 4
 DIRECTION_LAMBDA = 0.1
+LR, WEIGHT_DECAY = 1e-3, 5e-4  # GEARS.train defaults
 PERT_NAMES = [f"P{i}" for i in range(P)]
 
 # source -> target, weight (exact in f32). Self loops of weight 1 as in GEARS's graphs, except GO
@@ -167,10 +170,17 @@ def run_case(init, name, ids, train, tile, x, cond, pair, ctrl, dict_filter, out
             if p.grad is not None:
                 t["grad." + n] = p.grad.detach().clone()
         for n, b in model.named_buffers():
-            if "running" in n:
+            if "running" in n and not n.startswith("bn_pert_base_trans."):
                 t["after." + n] = b.detach().clone()
         for n in ("gene_emb.weight", "emb_pos.weight", "pert_emb.weight"):
             t["after." + n] = model.state_dict()[n].detach().clone()
+        # One optimiser step exactly as GEARS.train does it (after backward).
+        opt = torch.optim.Adam(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+        torch.nn.utils.clip_grad_value_(model.parameters(), clip_value=1.0)
+        opt.step()
+        for n, p in model.named_parameters():
+            if p.grad is not None:
+                t["step." + n] = p.detach().clone()
     save_file({k: v.contiguous() for k, v in t.items()}, os.path.join(out, name + ".safetensors"))
     print(f"{name}: loss {loss.item():.6g} (autofocus {auto.item():.6g}), {len(t)} tensors", file=sys.stderr)
     return {"cells": ids, "train": train, "pos_quirk": not tile and train and len(ids) > 1}
@@ -211,11 +221,12 @@ def main():
         "dict_filter": dict_filter,
         "ctrl_mean": ctrl.tolist(),
         "direction_lambda": DIRECTION_LAMBDA,
+        "lr": LR, "weight_decay": WEIGHT_DECAY, "clip_value": 1.0,
         "cases": cases,
         "note": "weights.safetensors is the state before the forward; GEARS's embedding lookups renormalise rows to max-norm 1 in place (after.*_emb.weight).",
     }
     with open(os.path.join(a.out, "fixture.json"), "w") as f:
-        json.dump(meta, f, indent=1)
+        json.dump(meta, f)
         f.write("\n")
 
 
