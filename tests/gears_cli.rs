@@ -40,3 +40,31 @@ fn train_rejects_gpu_backends_and_bad_settings() {
 fn evaluate_names_a_missing_model() {
     check(&run(&["evaluate", "--model", "no-such-dir", "--data", "d", "--perts", "p"]), 2, &["no-such-dir"]);
 }
+
+#[test]
+fn train_names_perturbed_genes_missing_from_the_go_graph() {
+    use graphreach::gears::toy::{toy_dataset, ToySpec};
+    let dir = std::path::PathBuf::from(out_dir("missing-go"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pert_genes: Vec<String> = (0..6).map(|i| format!("P{i:02}")).collect();
+    let data = toy_dataset(&ToySpec { n_genes: 12, pert_genes, modules: vec![0; 6], cells_per_pert: 4, n_ctrl: 20, seed: 1 });
+    let d = dir.join("toy.h5ad");
+    graphreach::data::store::write_dataset(data, None, &d, false).unwrap();
+    // A GO graph over P00..P03 only: P04 and P05 are perturbed but not nodes.
+    let g = dir.join("go.csv");
+    std::fs::write(&g, "source,target,importance\nP00,P01,0.5\nP01,P00,0.5\nP02,P03,0.25\nP03,P02,0.25\n").unwrap();
+    let (tr, te) = (dir.join("train.txt"), dir.join("test.txt"));
+    std::fs::write(&tr, "ctrl\nP00+ctrl\nP04+ctrl\nP01+ctrl\n").unwrap();
+    std::fs::write(&te, "P05+ctrl\nP02+ctrl\n").unwrap();
+    let s = |p: &std::path::PathBuf| p.display().to_string();
+    let out = s(&dir.join("run"));
+    let o = run(&["train", "--data", &s(&d), "--graph", &s(&g), "--train", &s(&tr), "--test", &s(&te), "--out", &out, "--epochs", "1", "--quiet"]);
+    check(&o, 2, &["2 perturbed gene(s)", "P04", "P05", "--graph builtin:go-human"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!e.contains("P00") && !e.contains("P01,"), "only the missing genes are named: {e}");
+    // With every perturbed gene in the graph the same run gets past this check and trains.
+    std::fs::write(&g, "source,target,importance\nP00,P01,0.5\nP01,P00,0.5\nP02,P03,0.25\nP04,P05,0.5\nP05,P04,0.5\n").unwrap();
+    let o = run(&["train", "--data", &s(&d), "--graph", &s(&g), "--train", &s(&tr), "--test", &s(&te), "--out", &out, "--epochs", "1", "--hidden", "4", "--batch-size", "4", "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    std::fs::remove_dir_all(&dir).ok();
+}
