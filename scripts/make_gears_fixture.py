@@ -41,7 +41,9 @@ Files written:
                         backward of `loss`) and after.<name> for every BatchNorm running statistic
                         and the three embedding tables (renormalised to max-norm 1 by the forward);
                         step.<name>: every parameter with a gradient after one optimiser step as
-                        GEARS.train takes it (clip_grad_value_ 1.0, Adam lr 1e-3, weight_decay 5e-4)
+                        GEARS.train takes it (clip_grad_value_ 1.0, Adam lr 1e-3, weight_decay 5e-4);
+                        loss2, step2.<name>: the loss of a second train-mode forward on the same
+                        batch and every parameter after the second step
   data.safetensors      x_cells (all 17 cells x G, float64; the dataset), as exact f32 values
   fixture.json          sizes, edge lists, conditions, cell table (condition, paired control),
                         dict_filter, ctrl mean, per-case cell ids / mode / pos_quirk, versions
@@ -181,6 +183,18 @@ def run_case(init, name, ids, train, tile, x, cond, pair, ctrl, dict_filter, out
         for n, p in model.named_parameters():
             if p.grad is not None:
                 t["step." + n] = p.detach().clone()
+        # A second step on the same batch: Adam's first step is +-lr whatever the gradient's
+        # size, the second depends on it (and on the clipping).
+        opt.zero_grad()
+        pred2 = model(batch)
+        loss2 = loss_fct(pred2, batch.y, batch.pert, ctrl=ctrl, dict_filter=dict_filter, direction_lambda=DIRECTION_LAMBDA)
+        loss2.backward()
+        torch.nn.utils.clip_grad_value_(model.parameters(), clip_value=1.0)
+        opt.step()
+        t["loss2"] = loss2.detach().reshape(1)
+        for n, p in model.named_parameters():
+            if p.grad is not None:
+                t["step2." + n] = p.detach().clone()
     save_file({k: v.contiguous() for k, v in t.items()}, os.path.join(out, name + ".safetensors"))
     print(f"{name}: loss {loss.item():.6g} (autofocus {auto.item():.6g}), {len(t)} tensors", file=sys.stderr)
     return {"cells": ids, "train": train, "pos_quirk": not tile and train and len(ids) > 1}

@@ -16,12 +16,14 @@
 //!   gradients of the full GEARS loss;
 //! * (train cases) the gradient of every parameter, every BatchNorm running statistic after the
 //!   step, and the change of every parameter in one optimiser step as GEARS takes it
-//!   (`clip_grad_value_(1.0)`, `Adam(lr 1e-3, weight_decay 5e-4)`; our `Adam` with its defaults).
+//!   (`clip_grad_value_(1.0)`, `Adam(lr 1e-3, weight_decay 5e-4)`; our `Adam` with its defaults),
+//!   then the loss of a second step on the same batch and the change in that step (Adam's first
+//!   step is +-lr whatever the gradient's size; the second depends on it and on the clipping).
 //!
 //! The same train cases also go through the f32 training step the trainer runs
 //! (`TrainContext::step`: renormalisation, batch grouping, inputs from the dataset's control
 //! pairing, loss, backward, running statistics, Adam), comparing loss, gradients, running
-//! statistics and the parameters after the step with a looser f32 criterion: `|ours - torch| <=
+//! statistics and the parameters after each of the two steps with a looser f32 criterion: `|ours - torch| <=
 //! 1e-3 * max(|ours|, |torch|, max|torch|, floor)` with, for gradients, `floor` = 1e-2 x the
 //! case's largest gradient entry. f32 rounding in the BatchNorm backwards (B*G rows; 3 rows in
 //! `cross_gene_state`) leaves errors of ~1e-4 relative in ill-conditioned entries and a few 1e-7
@@ -217,12 +219,18 @@ struct Ours {
 
 fn run_case(f: &Fixture, case: &str, pos_quirk: bool) -> Ours {
     let spec = &f.meta["cases"][case];
-    let cells = u32s(&spec["cells"]);
-    let train = spec["train"].as_bool().unwrap();
     let ctx = context(f, pos_quirk);
     let mut model = model_from(f);
+    let (pred, loss, direction, grad) = one_pass(f, &ctx, &mut model, &u32s(&spec["cells"]), spec["train"].as_bool().unwrap());
+    Ours { model, pred, loss, direction, grad }
+}
+
+/// What a training step does before the optimiser, in f64: renormalise the embeddings, group the
+/// batch, forward, loss, and in train mode backward and the running statistics. Returns (pred,
+/// loss, direction, gradient).
+fn one_pass(f: &Fixture, ctx: &TrainContext, model: &mut GearsModel<f64>, cells: &[u32], train: bool) -> (Vec<f64>, f64, f64, Option<GearsModel<f64>>) {
     model.renorm_embeddings();
-    let (inp, cell_group) = ctx.batch_input(&cells);
+    let (inp, cell_group) = ctx.batch_input(cells);
     let g = f.data.n_genes();
     let mut x = Mat::<f64>::zeros(cells.len(), g);
     let mut y = Mat::<f64>::zeros(cells.len(), g);
@@ -253,7 +261,21 @@ fn run_case(f: &Fixture, case: &str, pos_quirk: bool) -> Ours {
         model.update_running(&cache);
         grad
     });
-    Ours { model, pred, loss: out.loss, direction: out.direction, grad }
+    (pred, out.loss, out.direction, grad)
+}
+
+/// Asserts that each parameter changed from `before` to `after` as PyTorch's did from
+/// `t[torch_before.<name>]` (or the fallback) to `t[torch_after.<name>]`.
+fn compare_changes(what: &str, before: &mut GearsModel<f64>, after: &mut GearsModel<f64>, t: &HashMap<String, (Vec<usize>, Vec<f64>)>, torch_before: &dyn Fn(&str) -> Vec<f64>, torch_after: &str) -> f64 {
+    let mut worst = 0.0f64;
+    for ((name, b), (_, a)) in before.params_mut().into_iter().zip(after.params_mut()) {
+        let tb = torch_before(&name);
+        let ta = &t[&format!("{torch_after}.{name}")].1;
+        let d_ours: Vec<f64> = a.data.iter().zip(&b.data).map(|(x, y)| x - y).collect();
+        let d_torch: Vec<f64> = ta.iter().zip(&tb).map(|(x, y)| x - y).collect();
+        worst = worst.max(assert_close(&format!("{what} of {name}"), &d_ours, &d_torch));
+    }
+    worst
 }
 
 fn compare(case: &str) {
@@ -290,17 +312,20 @@ fn compare(case: &str) {
         // One optimiser step: compare each parameter's change.
         let cfg = AdamConfig::default();
         assert_eq!((Some(cfg.weight_decay), Some(cfg.clip)), (f.meta["weight_decay"].as_f64(), f.meta["clip_value"].as_f64()));
-        let before = ours.model.clone();
+        let lr = f.meta["lr"].as_f64().unwrap();
+        let mut before = ours.model.clone();
         let mut adam = Adam::new(&ours.model, cfg);
-        adam.step(&mut ours.model, grad, f.meta["lr"].as_f64().unwrap(), true);
-        let mut before = before;
-        for ((name, b), (_, a)) in before.params_mut().into_iter().zip(ours.model.params_mut()) {
-            let torch_before = t.get(&format!("after.{name}")).unwrap_or_else(|| &f.init[&name]);
-            let torch_after = &t[&format!("step.{name}")];
-            let d_ours: Vec<f64> = a.data.iter().zip(&b.data).map(|(x, y)| x - y).collect();
-            let d_torch: Vec<f64> = torch_after.1.iter().zip(&torch_before.1).map(|(x, y)| x - y).collect();
-            worst = worst.max(assert_close(&format!("{case}: Adam step of {name}"), &d_ours, &d_torch));
-        }
+        adam.step(&mut ours.model, grad, lr, true);
+        let torch_before = |name: &str| t.get(&format!("after.{name}")).unwrap_or_else(|| &f.init[name]).1.clone();
+        worst = worst.max(compare_changes(&format!("{case}: Adam step 1"), &mut before, &mut ours.model, &t, &torch_before, "step"));
+        // A second step on the same batch (its size now matters to Adam, and the clipping).
+        let mut before = ours.model.clone();
+        let ctx = context(&f, pos_quirk);
+        let (_, loss2, dir2, grad2) = one_pass(&f, &ctx, &mut ours.model, &u32s(&spec["cells"]), true);
+        worst = worst.max(assert_close(&format!("{case}: GEARS loss of step 2"), &[loss2 + dir2], &t["loss2"].1));
+        adam.step(&mut ours.model, &mut grad2.unwrap(), lr, true);
+        let torch_step1 = |name: &str| t[&format!("step.{name}")].1.clone();
+        worst = worst.max(compare_changes(&format!("{case}: Adam step 2"), &mut before, &mut ours.model, &t, &torch_step1, "step2"));
     }
     eprintln!("{case}: pos_quirk {pos_quirk}, {n_grads} gradients, worst error / allowed = {worst:.3e}");
 }
@@ -315,7 +340,9 @@ fn compare_f32_step(case: &str) {
     let mut model: GearsModel<f32> = model_from(&f).cast();
     let mut adam = Adam::new(&model, AdamConfig::default());
     let mut grad = model.zeros_like();
-    let (loss, direction) = ctx.step(&mut model, &mut adam, &mut grad, &u32s(&spec["cells"]), f.meta["lr"].as_f64().unwrap());
+    let cells = u32s(&spec["cells"]);
+    let lr = f.meta["lr"].as_f64().unwrap();
+    let (loss, direction) = ctx.step(&mut model, &mut adam, &mut grad, &cells, lr);
     let f64s = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
     let mut worst = assert_close_f32(&format!("{case} f32: autofocus loss"), &[loss], &t["loss_autofocus"].1, 0.0);
     worst = worst.max(assert_close_f32(&format!("{case} f32: GEARS loss"), &[loss + direction], &t["loss"].1, 0.0));
@@ -340,6 +367,16 @@ fn compare_f32_step(case: &str) {
         worst = worst.max(assert_close_f32(&format!("{case} f32: {name} after the step"), &ours, &torch, 0.0));
     }
     assert!(2 * skipped < total, "{case}: {skipped} of {total} entries with a zero gradient");
+    // The second step.
+    let (loss2, direction2) = ctx.step(&mut model, &mut adam, &mut grad, &cells, lr);
+    worst = worst.max(assert_close_f32(&format!("{case} f32: GEARS loss of step 2"), &[loss2 + direction2], &t["loss2"].1, 0.0));
+    for (name, p) in model.params_mut() {
+        let g = &t[&format!("grad.{name}")].1;
+        let keep: Vec<usize> = (0..g.len()).filter(|&i| g[i].abs() > 1e-9 * grad_scale).collect();
+        let ours: Vec<f64> = keep.iter().map(|&i| p.data[i] as f64).collect();
+        let torch: Vec<f64> = keep.iter().map(|&i| t[&format!("step2.{name}")].1[i]).collect();
+        worst = worst.max(assert_close_f32(&format!("{case} f32: {name} after step 2"), &ours, &torch, 0.0));
+    }
     eprintln!("{case} f32 step: worst error / allowed = {worst:.3e}");
 }
 
