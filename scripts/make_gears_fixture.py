@@ -32,6 +32,8 @@ Cases (each from the same initial weights):
                 propagation every cell was meant to get -> --pos-quirk off.
   one_cell      eval mode (PyTorch BatchNorm cannot train on one row), B = 1: P6+ctrl. Quirk and
                 intended semantics coincide here -> --pos-quirk off. Only pred and loss are stored.
+  ctrl_only     train mode, B = 3 control cells, --pos-quirk on: the perturbation path gets no
+                gradient (None), so Adam leaves pert_emb, sim_layers and pert_fuse untouched.
 
 Files written:
   weights.safetensors   initial state_dict (float64; num_batches_tracked dropped), PyTorch names
@@ -84,6 +86,7 @@ CASES = [
     ("single_pert", [6, 15, 9], True, False),
     ("tiled_batch", [14, 12, 2, 10], True, True),
     ("one_cell", [16], False, False),
+    ("ctrl_only", [0, 5, 9], True, False),
 ]
 
 

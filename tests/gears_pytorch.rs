@@ -269,8 +269,12 @@ fn one_pass(f: &Fixture, ctx: &TrainContext, model: &mut GearsModel<f64>, cells:
 fn compare_changes(what: &str, before: &mut GearsModel<f64>, after: &mut GearsModel<f64>, t: &HashMap<String, (Vec<usize>, Vec<f64>)>, torch_before: &dyn Fn(&str) -> Vec<f64>, torch_after: &str) -> f64 {
     let mut worst = 0.0f64;
     for ((name, b), (_, a)) in before.params_mut().into_iter().zip(after.params_mut()) {
+        let Some((_, ta)) = t.get(&format!("{torch_after}.{name}")) else {
+            // No gradient in PyTorch: the optimiser leaves the tensor alone.
+            assert!(a.data == b.data, "{what}: PyTorch left {name} unchanged, ours changed it");
+            continue;
+        };
         let tb = torch_before(&name);
-        let ta = &t[&format!("{torch_after}.{name}")].1;
         let d_ours: Vec<f64> = a.data.iter().zip(&b.data).map(|(x, y)| x - y).collect();
         let d_torch: Vec<f64> = ta.iter().zip(&tb).map(|(x, y)| x - y).collect();
         worst = worst.max(assert_close(&format!("{what} of {name}"), &d_ours, &d_torch));
@@ -315,15 +319,17 @@ fn compare(case: &str) {
         let lr = f.meta["lr"].as_f64().unwrap();
         let mut before = ours.model.clone();
         let mut adam = Adam::new(&ours.model, cfg);
-        adam.step(&mut ours.model, grad, lr, true);
+        let cells = u32s(&spec["cells"]);
+        let perturbed = cells.iter().any(|&c| f.data.cell_condition[c as usize] != 0);
+        adam.step(&mut ours.model, grad, lr, perturbed);
         let torch_before = |name: &str| t.get(&format!("after.{name}")).unwrap_or_else(|| &f.init[name]).1.clone();
         worst = worst.max(compare_changes(&format!("{case}: Adam step 1"), &mut before, &mut ours.model, &t, &torch_before, "step"));
         // A second step on the same batch (its size now matters to Adam, and the clipping).
         let mut before = ours.model.clone();
         let ctx = context(&f, pos_quirk);
-        let (_, loss2, dir2, grad2) = one_pass(&f, &ctx, &mut ours.model, &u32s(&spec["cells"]), true);
+        let (_, loss2, dir2, grad2) = one_pass(&f, &ctx, &mut ours.model, &cells, true);
         worst = worst.max(assert_close(&format!("{case}: GEARS loss of step 2"), &[loss2 + dir2], &t["loss2"].1));
-        adam.step(&mut ours.model, &mut grad2.unwrap(), lr, true);
+        adam.step(&mut ours.model, &mut grad2.unwrap(), lr, perturbed);
         let torch_step1 = |name: &str| t[&format!("step.{name}")].1.clone();
         worst = worst.max(compare_changes(&format!("{case}: Adam step 2"), &mut before, &mut ours.model, &t, &torch_step1, "step2"));
     }
@@ -348,9 +354,16 @@ fn compare_f32_step(case: &str) {
     worst = worst.max(assert_close_f32(&format!("{case} f32: GEARS loss"), &[loss + direction], &t["loss"].1, 0.0));
     let grad_scale = t.iter().filter(|(k, _)| k.starts_with("grad.")).flat_map(|(_, (_, v))| v).fold(0.0f64, |m, v| m.max(v.abs()));
     for (name, g) in grad.params_mut() {
-        let v = &t[&format!("grad.{name}")].1;
-        worst = worst.max(assert_close_f32(&format!("{case} f32: grad {name}"), &f64s(&g.data), v, 1e-2 * grad_scale));
+        match t.get(&format!("grad.{name}")) {
+            Some((_, v)) => worst = worst.max(assert_close_f32(&format!("{case} f32: grad {name}"), &f64s(&g.data), v, 1e-2 * grad_scale)),
+            None => assert!(g.data.iter().all(|&v| v == 0.0), "{case} f32: PyTorch has no gradient for {name}, ours is non-zero"),
+        }
     }
+    // PyTorch's value of a parameter after a step; tensors without a gradient keep their value
+    // (the embedding tables as renormalised by the forward).
+    let torch_param = |step: &str, name: &str| -> Vec<f64> {
+        t.get(&format!("{step}.{name}")).or_else(|| t.get(&format!("after.{name}"))).unwrap_or_else(|| &f.init[name]).1.clone()
+    };
     for (name, b) in model.buffers_mut() {
         worst = worst.max(assert_close_f32(&format!("{case} f32: {name} after the step"), &f64s(b), &t[&format!("after.{name}")].1, 0.0));
     }
@@ -358,12 +371,13 @@ fn compare_f32_step(case: &str) {
     for (name, p) in model.params_mut() {
         // Entries whose gradient is zero in exact arithmetic: rounding noise picks the sign of
         // Adam's first step (+-lr) there, in PyTorch f32 as here.
-        let g = &t[&format!("grad.{name}")].1;
+        let g = t.get(&format!("grad.{name}")).map_or(vec![1.0; p.data.len()], |v| v.1.clone());
         let keep: Vec<usize> = (0..g.len()).filter(|&i| g[i].abs() > 1e-9 * grad_scale).collect();
         skipped += g.len() - keep.len();
         total += g.len();
+        let tp = torch_param("step", &name);
         let ours: Vec<f64> = keep.iter().map(|&i| p.data[i] as f64).collect();
-        let torch: Vec<f64> = keep.iter().map(|&i| t[&format!("step.{name}")].1[i]).collect();
+        let torch: Vec<f64> = keep.iter().map(|&i| tp[i]).collect();
         worst = worst.max(assert_close_f32(&format!("{case} f32: {name} after the step"), &ours, &torch, 0.0));
     }
     assert!(2 * skipped < total, "{case}: {skipped} of {total} entries with a zero gradient");
@@ -371,10 +385,11 @@ fn compare_f32_step(case: &str) {
     let (loss2, direction2) = ctx.step(&mut model, &mut adam, &mut grad, &cells, lr);
     worst = worst.max(assert_close_f32(&format!("{case} f32: GEARS loss of step 2"), &[loss2 + direction2], &t["loss2"].1, 0.0));
     for (name, p) in model.params_mut() {
-        let g = &t[&format!("grad.{name}")].1;
+        let g = t.get(&format!("grad.{name}")).map_or(vec![1.0; p.data.len()], |v| v.1.clone());
         let keep: Vec<usize> = (0..g.len()).filter(|&i| g[i].abs() > 1e-9 * grad_scale).collect();
+        let tp = torch_param("step2", &name);
         let ours: Vec<f64> = keep.iter().map(|&i| p.data[i] as f64).collect();
-        let torch: Vec<f64> = keep.iter().map(|&i| t[&format!("step2.{name}")].1[i]).collect();
+        let torch: Vec<f64> = keep.iter().map(|&i| tp[i]).collect();
         worst = worst.max(assert_close_f32(&format!("{case} f32: {name} after step 2"), &ours, &torch, 0.0));
     }
     eprintln!("{case} f32 step: worst error / allowed = {worst:.3e}");
@@ -401,6 +416,12 @@ fn per_cell_coexpression_batch_matches_pytorch_gears_without_pos_quirk() {
 #[test]
 fn one_cell_eval_forward_matches_pytorch_gears_without_pos_quirk() {
     compare("one_cell");
+}
+
+#[test]
+fn control_only_batch_matches_pytorch_gears_and_leaves_the_perturbation_path_alone() {
+    compare("ctrl_only");
+    compare_f32_step("ctrl_only");
 }
 
 #[test]
