@@ -4,7 +4,9 @@
 //! BatchNorm running statistics. Differences come from float reassociation only (reductions and
 //! GEMMs sum in another order), hence the relative tolerances.
 //!
-//! Runs on wgpu (lavapipe in CI; GRAPHREACH_REQUIRE_WGPU=1 makes a missing adapter a failure).
+//! Runs on wgpu (lavapipe in CI; GRAPHREACH_REQUIRE_WGPU=1 makes a missing adapter a failure)
+//! and on CUDA where a GPU, NVRTC and cuBLAS are present (skipped with the reason otherwise;
+//! GRAPHREACH_REQUIRE_CUDA=1 makes that a failure).
 
 use graphreach::data::Dataset;
 use graphreach::gears::adam::Adam;
@@ -418,6 +420,40 @@ fn wgpu_propagation_matches_cpu() {
 #[test]
 fn wgpu_training_steps_match_the_cpu_trainer() {
     with_wgpu("training steps", |d| {
+        for resync in [true, false] {
+            check_training_steps(d, false, resync);
+            check_training_steps(d, true, resync);
+        }
+    });
+}
+
+#[cfg(feature = "cuda")]
+fn with_cuda(test: &str, f: impl FnOnce(&graphreach::gears::device::cuda::CudaTrain)) {
+    match graphreach::gears::device::cuda::CudaTrain::open() {
+        Ok(d) => {
+            eprintln!("{test}: cuda on {}", d.describe());
+            f(&d)
+        }
+        Err(e) if required("GRAPHREACH_REQUIRE_CUDA") => panic!("GRAPHREACH_REQUIRE_CUDA=1 but CUDA is unavailable: {e}"),
+        Err(e) => eprintln!("SKIPPED {test} on cuda: {e}"),
+    }
+}
+
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_ops_match_cpu() {
+    with_cuda("ops", |d| {
+        check_gemm(d);
+        check_batchnorm_linear_relu(d);
+        check_propagation(d);
+        check_adam(d);
+    });
+}
+
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_training_steps_match_the_cpu_trainer() {
+    with_cuda("training steps", |d| {
         for resync in [true, false] {
             check_training_steps(d, false, resync);
             check_training_steps(d, true, resync);

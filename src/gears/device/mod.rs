@@ -14,6 +14,8 @@
 pub mod model;
 pub mod ops;
 pub mod train;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;
 
