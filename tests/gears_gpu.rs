@@ -460,3 +460,50 @@ fn cuda_training_steps_match_the_cpu_trainer() {
         }
     });
 }
+
+/// Two epochs of the real loop on the device next to the CPU loop: the start-up check passes,
+/// the per-epoch losses agree (up to the divergence of near-zero-gradient parameters, see
+/// `check_training_steps`), the host state is synchronised every epoch (validation metrics,
+/// Adam step counts) and the loss decreases.
+fn check_fit<D: TrainDevice>(d: &D) {
+    use graphreach::gears::device::train::{fit_on_device, self_check};
+    use graphreach::gears::train::Hooks;
+    let (data, names, go) = toy_setup();
+    let cfg = GearsConfig { hidden: 16, batch_size: 32, epochs: 2, lr: 3e-3, ..Default::default() };
+    let ctx = toy_context(&data, &names, go, cfg);
+    let mut cpu = ctx.new_state();
+    let mut dev = ctx.new_state();
+    let rel = self_check(&ctx, d, &dev, &ctx.examples()[..32]).unwrap();
+    assert!(rel < 1e-4, "start-up check {rel:.2e}");
+    ctx.fit(&mut cpu, Hooks::default(), &mut |_| Ok(())).unwrap();
+    let mut epochs = 0;
+    fit_on_device(&ctx, d, &mut dev, Hooks::default(), &mut |s| {
+        epochs += 1;
+        assert_eq!(s.epochs_done, epochs);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(epochs, 2);
+    assert_eq!(dev.adam.steps, cpu.adam.steps);
+    for (a, b) in dev.log.iter().zip(&cpu.log) {
+        assert_eq!(a.steps, b.steps);
+        assert!((a.train_loss - b.train_loss).abs() <= 1e-3 * b.train_loss, "epoch {}: loss {} vs {}", a.epoch, a.train_loss, b.train_loss);
+        let (va, vb) = (a.val_mse_de.unwrap(), b.val_mse_de.unwrap());
+        assert!((va - vb).abs() <= 1e-3 * vb, "epoch {}: val mse_de {va} vs {vb}", a.epoch);
+        eprintln!("epoch {}: loss device {:.6} cpu {:.6}; val mse_de device {va:.6} cpu {vb:.6}", a.epoch, a.train_loss, b.train_loss);
+    }
+    assert!(dev.log[1].train_loss < dev.log[0].train_loss);
+    assert!(dev.selected.is_some());
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_fit_matches_the_cpu_loop() {
+    with_wgpu("fit", |d| check_fit(d));
+}
+
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_fit_matches_the_cpu_loop() {
+    with_cuda("fit", |d| check_fit(d));
+}

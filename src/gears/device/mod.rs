@@ -92,3 +92,75 @@ impl Gemm {
         Gemm { m, n, k, ta, tb, lda: if ta { m } else { k }, ldb: if tb { k } else { n }, ldc: n, off_a: 0, off_b: 0, off_c: 0, alpha: 1.0, beta }
     }
 }
+
+/// The device a `graphreach train` run takes.
+pub enum Selected {
+    /// The CPU reference trainer.
+    Cpu,
+    /// CUDA device 0.
+    #[cfg(feature = "cuda")]
+    Cuda(cuda::CudaTrain),
+    /// A wgpu adapter.
+    #[cfg(feature = "wgpu")]
+    Wgpu(wgpu::WgpuTrain),
+}
+
+impl Selected {
+    /// "cpu", "cuda" or "wgpu" with the device description.
+    pub fn describe(&self) -> String {
+        match self {
+            Selected::Cpu => format!("cpu ({} threads)", rayon::current_num_threads()),
+            #[cfg(feature = "cuda")]
+            Selected::Cuda(d) => format!("cuda ({})", d.describe()),
+            #[cfg(feature = "wgpu")]
+            Selected::Wgpu(d) => format!("wgpu ({})", d.describe()),
+        }
+    }
+}
+
+fn open_cuda() -> Result<Selected> {
+    #[cfg(feature = "cuda")]
+    {
+        cuda::CudaTrain::open().map(Selected::Cuda)
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        Err(crate::error::Error::Backend { backend: "cuda", msg: "not compiled in (rebuild with --features cuda)".into() })
+    }
+}
+
+fn open_wgpu(allow_software: bool) -> Result<Selected> {
+    #[cfg(feature = "wgpu")]
+    {
+        wgpu::WgpuTrain::open(allow_software).map(Selected::Wgpu)
+    }
+    #[cfg(not(feature = "wgpu"))]
+    {
+        let _ = allow_software;
+        Err(crate::error::Error::Backend { backend: "wgpu", msg: "not compiled in (rebuild with --features wgpu)".into() })
+    }
+}
+
+/// The trainer's device for `choice`, with notes on why others were skipped: `auto` takes CUDA,
+/// then a hardware wgpu adapter (never lavapipe), else the CPU; an explicit GPU choice fails with
+/// the reason when that device cannot be opened.
+pub fn select(choice: crate::backend::BackendChoice) -> Result<(Selected, Vec<String>)> {
+    use crate::backend::BackendChoice as B;
+    let mut notes = Vec::new();
+    match choice {
+        B::Cpu => Ok((Selected::Cpu, notes)),
+        B::Cuda => open_cuda().map(|d| (d, notes)),
+        B::Wgpu => open_wgpu(true).map(|d| (d, notes)),
+        B::Auto => {
+            match open_cuda() {
+                Ok(d) => return Ok((d, notes)),
+                Err(e) => notes.push(format!("skipped cuda: {e}")),
+            }
+            match open_wgpu(false) {
+                Ok(d) => return Ok((d, notes)),
+                Err(e) => notes.push(format!("skipped wgpu: {e}")),
+            }
+            Ok((Selected::Cpu, notes))
+        }
+    }
+}

@@ -48,7 +48,32 @@ pub fn device_step<D: TrainDevice>(ctx: &TrainContext, dm: &mut DeviceModel<D>, 
     Ok((out.loss, out.direction))
 }
 
-/// [`TrainContext::fit`] with the steps on `dev`.
+/// Largest relative difference (to the CPU's largest |δ|) the start-up check accepts.
+pub const SELF_CHECK_TOL: f64 = 1e-3;
+
+/// Runs one train-mode forward of `batch` on the device and on the CPU (from the same weights,
+/// renormalised as a step does) and fails unless δ agrees to [`SELF_CHECK_TOL`]: a guard for
+/// devices and drivers this code was not tested on. Returns the relative difference.
+pub fn self_check<D: TrainDevice>(ctx: &TrainContext, dev: &D, state: &TrainState, batch: &[u32]) -> Result<f64> {
+    let mut model = state.model.clone();
+    model.renorm_embeddings();
+    let (inp, _) = ctx.batch_input(batch);
+    let (want, _) = model.forward(&ctx.coexpr, &ctx.go, &inp, true);
+    let dm = DeviceModel::upload(dev, &model, &state.adam, &ctx.coexpr)?;
+    let (got, _) = dm.forward(&ctx.go, &inp)?;
+    let scale = want.data.iter().fold(0f64, |m, &v| m.max(v.abs() as f64));
+    let diff = got.data.iter().zip(&want.data).fold(0f64, |m, (&a, &b)| m.max((a as f64 - b as f64).abs()));
+    let rel = diff / scale.max(1e-12);
+    if !(rel <= SELF_CHECK_TOL) {
+        return Err(Error::Backend {
+            backend: dev.name(),
+            msg: format!("start-up check failed: the device forward differs from the CPU reference by {rel:.2e} (relative, limit {SELF_CHECK_TOL:.0e}) on {}; train with --backend cpu", dev.describe()),
+        });
+    }
+    Ok(rel)
+}
+
+/// [`TrainContext::fit`] with the steps on `dev` (after [`self_check`] on the first batch).
 pub fn fit_on_device<D: TrainDevice>(ctx: &TrainContext, dev: &D, state: &mut TrainState, hooks: Hooks, on_epoch: &mut dyn FnMut(&TrainState) -> Result<()>) -> Result<()> {
     ctx.cfg.validate()?;
     keep_freed_memory();
@@ -60,6 +85,7 @@ pub fn fit_on_device<D: TrainDevice>(ctx: &TrainContext, dev: &D, state: &mut Tr
             ctx.cfg.batch_size
         )));
     }
+    self_check(ctx, dev, state, &examples[..ctx.cfg.batch_size])?;
     let mut dm = DeviceModel::upload(dev, &state.model, &state.adam, &ctx.coexpr)?;
     while state.epochs_done < ctx.cfg.epochs {
         let e = state.epochs_done;
