@@ -395,25 +395,25 @@ fn check_adam<D: TrainDevice>(d: &D) {
 #[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_adam_matches_cpu() {
-    with_wgpu("adam", |d| check_adam(d));
+    with_wgpu("adam", check_adam);
 }
 
 #[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_gemm_matches_reference_for_every_transpose_and_odd_sizes() {
-    with_wgpu("gemm", |d| check_gemm(d));
+    with_wgpu("gemm", check_gemm);
 }
 
 #[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_batchnorm_linear_relu_renorm_match_cpu_ops() {
-    with_wgpu("batchnorm", |d| check_batchnorm_linear_relu(d));
+    with_wgpu("batchnorm", check_batchnorm_linear_relu);
 }
 
 #[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_propagation_matches_cpu() {
-    with_wgpu("propagation", |d| check_propagation(d));
+    with_wgpu("propagation", check_propagation);
 }
 
 #[cfg(feature = "wgpu")]
@@ -499,11 +499,11 @@ fn check_fit<D: TrainDevice>(d: &D) {
 #[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_fit_matches_the_cpu_loop() {
-    with_wgpu("fit", |d| check_fit(d));
+    with_wgpu("fit", check_fit);
 }
 
 #[cfg(feature = "cuda")]
 #[test]
 fn cuda_fit_matches_the_cpu_loop() {
-    with_cuda("fit", |d| check_fit(d));
+    with_cuda("fit", check_fit);
 }

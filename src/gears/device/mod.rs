@@ -99,10 +99,10 @@ pub enum Selected {
     Cpu,
     /// CUDA device 0.
     #[cfg(feature = "cuda")]
-    Cuda(cuda::CudaTrain),
+    Cuda(Box<cuda::CudaTrain>),
     /// A wgpu adapter.
     #[cfg(feature = "wgpu")]
-    Wgpu(wgpu::WgpuTrain),
+    Wgpu(Box<wgpu::WgpuTrain>),
 }
 
 impl Selected {
@@ -121,7 +121,7 @@ impl Selected {
 fn open_cuda() -> Result<Selected> {
     #[cfg(feature = "cuda")]
     {
-        cuda::CudaTrain::open().map(Selected::Cuda)
+        cuda::CudaTrain::open().map(|d| Selected::Cuda(Box::new(d)))
     }
     #[cfg(not(feature = "cuda"))]
     {
@@ -132,7 +132,7 @@ fn open_cuda() -> Result<Selected> {
 fn open_wgpu(allow_software: bool) -> Result<Selected> {
     #[cfg(feature = "wgpu")]
     {
-        wgpu::WgpuTrain::open(allow_software).map(Selected::Wgpu)
+        wgpu::WgpuTrain::open(allow_software).map(|d| Selected::Wgpu(Box::new(d)))
     }
     #[cfg(not(feature = "wgpu"))]
     {

@@ -20,6 +20,9 @@ struct MlpCache<B> {
     bns: Vec<DBnCache<B>>,
 }
 
+/// An MLP's output and cache.
+type MlpOut<B> = (DMat<B>, MlpCache<B>);
+
 /// Everything a train-mode forward keeps for backward and for the running statistics.
 pub struct DeviceCache<D: TrainDevice> {
     bn_emb: DBnCache<D::Buf>,
@@ -169,7 +172,7 @@ impl<'d, D: TrainDevice> DeviceModel<'d, D> {
         (0..).take_while(|i| self.index.contains_key(&format!("{prefix}.network.{}.weight", 3 * i))).count()
     }
 
-    fn mlp_fwd(&self, prefix: &str, x: DMat<D::Buf>, wts: &D::Buf, n: f32) -> Result<(DMat<D::Buf>, MlpCache<D::Buf>)> {
+    fn mlp_fwd(&self, prefix: &str, x: DMat<D::Buf>, wts: &D::Buf, n: f32) -> Result<MlpOut<D::Buf>> {
         let layers = self.layers(prefix);
         let mut cache = MlpCache { inputs: Vec::new(), bns: Vec::new() };
         let mut cur = x;

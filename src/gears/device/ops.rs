@@ -88,6 +88,9 @@ pub struct DBnCache<B> {
     pub n: f32,
 }
 
+/// A BatchNorm's output and cache.
+pub type BnOut<B> = (DMat<B>, DBnCache<B>);
+
 fn params(u: &[u32], f: &[f32]) -> GearsParams {
     let mut p = GearsParams::default();
     p.u[..u.len()].copy_from_slice(u);
@@ -157,7 +160,7 @@ pub fn linear_bwd<D: TrainDevice>(dev: &D, x: &DMat<D::Buf>, w: &DMat<D::Buf>, d
 }
 
 /// Train-mode BatchNorm over weighted rows (total weight `n`), optionally followed by ReLU.
-pub fn bn_train<D: TrainDevice>(dev: &D, x: &DMat<D::Buf>, wts: &D::Buf, n: f32, gamma: &D::Buf, beta: &D::Buf, relu: bool) -> Result<(DMat<D::Buf>, DBnCache<D::Buf>)> {
+pub fn bn_train<D: TrainDevice>(dev: &D, x: &DMat<D::Buf>, wts: &D::Buf, n: f32, gamma: &D::Buf, beta: &D::Buf, relu: bool) -> Result<BnOut<D::Buf>> {
     let (r, c) = (x.rows, x.cols);
     let stats = dev.zeros("batchnorm statistics", 3 * c)?;
     let xhat = zeros(dev, "batchnorm normalised input", r, c)?;

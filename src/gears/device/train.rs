@@ -64,7 +64,7 @@ pub fn self_check<D: TrainDevice>(ctx: &TrainContext, dev: &D, state: &TrainStat
     let scale = want.data.iter().fold(0f64, |m, &v| m.max(v.abs() as f64));
     let diff = got.data.iter().zip(&want.data).fold(0f64, |m, (&a, &b)| m.max((a as f64 - b as f64).abs()));
     let rel = diff / scale.max(1e-12);
-    if !(rel <= SELF_CHECK_TOL) {
+    if rel.is_nan() || rel > SELF_CHECK_TOL {
         return Err(Error::Backend {
             backend: dev.name(),
             msg: format!("start-up check failed: the device forward differs from the CPU reference by {rel:.2e} (relative, limit {SELF_CHECK_TOL:.0e}) on {}; train with --backend cpu", dev.describe()),
