@@ -36,8 +36,8 @@ fn entries_exist_in_wgsl_and_cuda_with_the_documented_bindings() {
 
 #[test]
 fn params_structs_match_wgsl_sizes() {
-    use graphreach::backend::source::{GainsParams, JaccardParams, ReachParams, SpmvParams};
-    for (f, rust) in [(Family::Reach, std::mem::size_of::<ReachParams>()), (Family::Gains, std::mem::size_of::<GainsParams>()), (Family::Spmv, std::mem::size_of::<SpmvParams>()), (Family::Jaccard, std::mem::size_of::<JaccardParams>())] {
+    use graphreach::backend::source::{GainsParams, GearsParams, JaccardParams, ReachParams, SpmvParams};
+    for (f, rust) in [(Family::Reach, std::mem::size_of::<ReachParams>()), (Family::Gains, std::mem::size_of::<GainsParams>()), (Family::Spmv, std::mem::size_of::<SpmvParams>()), (Family::Jaccard, std::mem::size_of::<JaccardParams>()), (Family::Gears, std::mem::size_of::<GearsParams>())] {
         let module = validate(f);
         let (_, ty) = module.types.iter().find(|(_, t)| t.name.as_deref() == Some("Params")).expect("Params struct");
         let wgsl = ty.inner.size(module.to_ctx()) as usize;

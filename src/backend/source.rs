@@ -16,11 +16,13 @@ pub enum Family {
     Spmv,
     /// GO-graph builder: intersection counts and threshold per target (`kernels/jaccard.*`).
     Jaccard,
+    /// The GEARS trainer's ops: GEMM, BatchNorm, SpMM, Adam, ... (`kernels/gears.*`).
+    Gears,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 4] = [Family::Reach, Family::Gains, Family::Spmv, Family::Jaccard];
+    pub const ALL: [Family; 5] = [Family::Reach, Family::Gains, Family::Spmv, Family::Jaccard, Family::Gears];
 
     /// File stem in `kernels/`.
     pub fn name(self) -> &'static str {
@@ -29,6 +31,7 @@ impl Family {
             Family::Gains => "gains",
             Family::Spmv => "spmv",
             Family::Jaccard => "jaccard",
+            Family::Gears => "gears",
         }
     }
 
@@ -39,6 +42,7 @@ impl Family {
             Family::Gains => include_str!("../../kernels/gains.cu"),
             Family::Spmv => include_str!("../../kernels/spmv.cu"),
             Family::Jaccard => include_str!("../../kernels/jaccard.cu"),
+            Family::Gears => include_str!("../../kernels/gears.cu"),
         }
     }
 
@@ -49,6 +53,7 @@ impl Family {
             Family::Gains => include_str!("../../kernels/gains.wgsl"),
             Family::Spmv => include_str!("../../kernels/spmv.wgsl"),
             Family::Jaccard => include_str!("../../kernels/jaccard.wgsl"),
+            Family::Gears => include_str!("../../kernels/gears.wgsl"),
         }
     }
 }
@@ -85,8 +90,69 @@ pub const SPMV_POWER: Entry = Entry { family: Family::Spmv, name: "spmv_power_f3
 /// `jaccard_candidates_u32`: passing (source, count) pairs of a tile of targets, one workgroup per target.
 pub const JACCARD_CANDIDATES: Entry = Entry { family: Family::Jaccard, name: "jaccard_candidates_u32", bindings: &[0, 1, 2, 3, 4, 5, 6], params_binding: 7 };
 
+
+/// Entries of the GEARS trainer family (`kernels/gears.*`; see the file header for each).
+pub mod gears {
+    use super::{Entry, Family};
+    /// `gears_fill`.
+    pub const FILL: Entry = Entry { family: Family::Gears, name: "gears_fill", bindings: &[0], params_binding: 9 };
+    /// `gears_axpbyz`.
+    pub const AXPBYZ: Entry = Entry { family: Family::Gears, name: "gears_axpbyz", bindings: &[0, 1, 2], params_binding: 9 };
+    /// `gears_rows_bcast`.
+    pub const ROWS_BCAST: Entry = Entry { family: Family::Gears, name: "gears_rows_bcast", bindings: &[0, 1], params_binding: 9 };
+    /// `gears_gemm`.
+    pub const GEMM: Entry = Entry { family: Family::Gears, name: "gears_gemm", bindings: &[0, 1, 2], params_binding: 9 };
+    /// `gears_colsum`.
+    pub const COLSUM: Entry = Entry { family: Family::Gears, name: "gears_colsum", bindings: &[0, 1], params_binding: 9 };
+    /// `gears_bn_stats`.
+    pub const BN_STATS: Entry = Entry { family: Family::Gears, name: "gears_bn_stats", bindings: &[0, 1, 2], params_binding: 9 };
+    /// `gears_bn_apply`.
+    pub const BN_APPLY: Entry = Entry { family: Family::Gears, name: "gears_bn_apply", bindings: &[0, 1, 2, 3, 4, 5], params_binding: 9 };
+    /// `gears_bn_running`.
+    pub const BN_RUNNING: Entry = Entry { family: Family::Gears, name: "gears_bn_running", bindings: &[0, 1, 2], params_binding: 9 };
+    /// `gears_bn_bwd_reduce`.
+    pub const BN_BWD_REDUCE: Entry = Entry { family: Family::Gears, name: "gears_bn_bwd_reduce", bindings: &[0, 1, 2, 3, 4], params_binding: 9 };
+    /// `gears_bn_bwd_dx`.
+    pub const BN_BWD_DX: Entry = Entry { family: Family::Gears, name: "gears_bn_bwd_dx", bindings: &[0, 1, 2, 3, 4, 5], params_binding: 9 };
+    /// `gears_relu_bwd`.
+    pub const RELU_BWD: Entry = Entry { family: Family::Gears, name: "gears_relu_bwd", bindings: &[0, 1], params_binding: 9 };
+    /// `gears_spmm`.
+    pub const SPMM: Entry = Entry { family: Family::Gears, name: "gears_spmm", bindings: &[0, 1, 2, 6, 7], params_binding: 9 };
+    /// `gears_grid`.
+    pub const GRID: Entry = Entry { family: Family::Gears, name: "gears_grid", bindings: &[0, 1, 2, 6], params_binding: 9 };
+    /// `gears_indv1_fwd`.
+    pub const INDV1_FWD: Entry = Entry { family: Family::Gears, name: "gears_indv1_fwd", bindings: &[0, 1, 2, 3], params_binding: 9 };
+    /// `gears_indv1_bwd_w`.
+    pub const INDV1_BWD_W: Entry = Entry { family: Family::Gears, name: "gears_indv1_bwd_w", bindings: &[0, 1, 2, 3], params_binding: 9 };
+    /// `gears_indv1_bwd_x`.
+    pub const INDV1_BWD_X: Entry = Entry { family: Family::Gears, name: "gears_indv1_bwd_x", bindings: &[0, 1, 2], params_binding: 9 };
+    /// `gears_indv2_fwd`.
+    pub const INDV2_FWD: Entry = Entry { family: Family::Gears, name: "gears_indv2_fwd", bindings: &[0, 1, 2, 3], params_binding: 9 };
+    /// `gears_indv2_bwd`.
+    pub const INDV2_BWD: Entry = Entry { family: Family::Gears, name: "gears_indv2_bwd", bindings: &[0, 1, 2, 3, 4, 5], params_binding: 9 };
+    /// `gears_adam`.
+    pub const ADAM: Entry = Entry { family: Family::Gears, name: "gears_adam", bindings: &[0, 1, 2, 3], params_binding: 9 };
+    /// `gears_renorm`.
+    pub const RENORM: Entry = Entry { family: Family::Gears, name: "gears_renorm", bindings: &[0], params_binding: 9 };
+    /// Every entry of the family.
+    pub const ALL: [Entry; 20] = [FILL, AXPBYZ, ROWS_BCAST, GEMM, COLSUM, BN_STATS, BN_APPLY, BN_RUNNING, BN_BWD_REDUCE, BN_BWD_DX, RELU_BWD, SPMM, GRID, INDV1_FWD, INDV1_BWD_W, INDV1_BWD_X, INDV2_FWD, INDV2_BWD, ADAM, RENORM];
+}
+
 /// Every entry point of every family.
-pub const ENTRIES: [Entry; 8] = [REACH_EXPAND, REACH_ADVANCE, GAINS_DENSE, GAINS_SPARSE, COMMIT_DENSE, COMMIT_SPARSE, SPMV_POWER, JACCARD_CANDIDATES];
+pub const ENTRIES: [Entry; 28] = {
+    let base = [REACH_EXPAND, REACH_ADVANCE, GAINS_DENSE, GAINS_SPARSE, COMMIT_DENSE, COMMIT_SPARSE, SPMV_POWER, JACCARD_CANDIDATES];
+    let mut out = [REACH_EXPAND; 28];
+    let mut i = 0;
+    while i < base.len() {
+        out[i] = base[i];
+        i += 1;
+    }
+    while i < out.len() {
+        out[i] = gears::ALL[i - base.len()];
+        i += 1;
+    }
+    out
+};
 
 /// Threads per workgroup (block) of every entry.
 pub const WORKGROUP: u32 = 256;
@@ -151,4 +217,15 @@ pub struct JaccardParams {
     pub n_genes: u32,
     /// Terms of the index.
     pub n_terms: u32,
+}
+
+/// Params of the gears family: generic fields whose meaning each entry documents
+/// (`kernels/gears.wgsl` header). Passed as the WGSL uniform and, by value, as the last CUDA argument.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct GearsParams {
+    /// Unsigned parameters u0..u11.
+    pub u: [u32; 12],
+    /// Float parameters f0..f11.
+    pub f: [f32; 12],
 }

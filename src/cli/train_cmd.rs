@@ -47,7 +47,8 @@ pub struct TrainArgs {
     /// Seed of initialisation and shuffling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Compute backend (the GEARS trainer runs on the CPU in this build).
+    /// Where training steps run: auto = CUDA, else a hardware wgpu adapter, else the CPU
+    /// (validation and evaluation always run on the CPU).
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
     /// Reproduce GEARS's co-expression propagation reaching only the first cell of each batch.
@@ -79,17 +80,6 @@ pub struct TrainArgs {
     pub quiet: bool,
 }
 
-/// Rejects GPU backends, which the trainer does not have yet.
-pub(super) fn check_backend(b: BackendChoice) -> Result<()> {
-    match b {
-        BackendChoice::Auto | BackendChoice::Cpu => Ok(()),
-        other => Err(Error::Backend {
-            backend: if other == BackendChoice::Cuda { "cuda" } else { "wgpu" },
-            msg: "the GEARS trainer has only the CPU path in this build; use --backend cpu".into(),
-        }),
-    }
-}
-
 fn log_tsv(state: &TrainState) -> String {
     let mut s = String::from("epoch\tlr\ttrain_loss\ttrain_direction\tsteps\tseconds\tval_mse_de\tval_pearson_delta\n");
     let opt = |v: Option<f64>| v.map_or("NA".to_string(), |x| format!("{x:.6}"));
@@ -108,7 +98,6 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
 
 /// Runs `graphreach train`.
 pub fn run_train(a: TrainArgs) -> Result<()> {
-    check_backend(a.backend)?;
     let cfg = GearsConfig {
         hidden: a.hidden,
         epochs: a.epochs,
@@ -128,6 +117,11 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     }
     if a.resume && !ckpt.exists() {
         return Err(Error::invalid(format!("--resume: {} does not exist", ckpt.display())));
+    }
+    let (device, skipped) = crate::gears::device::select(a.backend)?;
+    if !a.quiet {
+        skipped.iter().for_each(|n| eprintln!("note: {n}"));
+        eprintln!("note: training steps on {}", device.describe());
     }
     std::fs::create_dir_all(&a.out).map_err(|e| Error::io(&a.out, e))?;
     let note = |s: &str| {
@@ -194,7 +188,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     let hooks = Hooks { interrupt: Some(&stop), progress: !a.quiet };
     let out = a.out.clone();
     let quiet = a.quiet;
-    let res = ctx.fit(&mut state, hooks, &mut |s| {
+    let mut on_epoch = |s: &TrainState| -> Result<()> {
         meta.epoch = s.selected.as_ref().map_or(0, |x| x.1);
         save_checkpoint(&out.join("checkpoint.safetensors"), s, &ctx.coexpr, &ctx.go, &meta)?;
         if let Some((m, _)) = &s.selected {
@@ -208,7 +202,14 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             }
         }
         Ok(())
-    });
+    };
+    let res = match &device {
+        crate::gears::device::Selected::Cpu => ctx.fit(&mut state, hooks, &mut on_epoch),
+        #[cfg(feature = "cuda")]
+        crate::gears::device::Selected::Cuda(d) => crate::gears::device::train::fit_on_device(&ctx, &**d, &mut state, hooks, &mut on_epoch),
+        #[cfg(feature = "wgpu")]
+        crate::gears::device::Selected::Wgpu(d) => crate::gears::device::train::fit_on_device(&ctx, &**d, &mut state, hooks, &mut on_epoch),
+    };
     if let Err(Error::Interrupted(msg)) = res {
         return Err(Error::Interrupted(format!("{msg}: {}", out.join("checkpoint.safetensors").display())));
     }

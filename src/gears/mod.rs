@@ -11,6 +11,7 @@ pub mod adam;
 pub mod baselines;
 pub mod checkpoint;
 pub mod coexpr;
+pub mod device;
 pub mod config;
 pub mod graph_norm;
 pub mod layers;

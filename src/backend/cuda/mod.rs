@@ -23,3 +23,7 @@ pub struct KernelCheck {
     /// PTX bytes produced.
     pub ptx_bytes: usize,
 }
+
+/// The CUDA device context (for the GEARS trainer's device path).
+#[cfg(feature = "cuda")]
+pub(crate) use enabled::ctx::Ctx as CudaCtx;

@@ -1,7 +1,7 @@
 //! The CUDA backend: NVRTC-compiled kernels from `kernels/*.cu` on device 0.
 
 mod coverage;
-mod ctx;
+pub(crate) mod ctx;
 mod jaccard;
 mod reach;
 mod spectral;

@@ -1,7 +1,7 @@
 //! The wgpu backend: WGSL kernels from `kernels/*.wgsl` on any Vulkan adapter (lavapipe in CI).
 
 mod coverage;
-mod ctx;
+pub(crate) mod ctx;
 mod jaccard;
 mod reach;
 mod spectral;
