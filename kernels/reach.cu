@@ -32,7 +32,8 @@
 //       one block per row: offsets[row] = popcount(visited row)
 //   reach_compact_u32 (visited, offsets, members, n_nodes, words, n_rows, first_row):
 //       one block per row k of the launch (tile row first_row + k): the set bits of the row,
-//       ascending, to members[offsets[k]..offsets[k + 1]] (block-wide scan of word popcounts)
+//       ascending, to members[offsets[k]..offsets[k + 1]] (each thread owns ceil(words / 256)
+//       consecutive words; one block-wide scan of their popcounts)
 
 __device__ __forceinline__ unsigned int flat_block() {
     return blockIdx.y * gridDim.x + blockIdx.x;
@@ -106,26 +107,27 @@ extern "C" __global__ void reach_compact_u32(const unsigned int* __restrict__ vi
     unsigned int r = flat_block();
     if (r >= n_rows) return;
     const unsigned int* row = visited + (unsigned long long)(first_row + r) * words;
-    unsigned int base = offsets[r];
-    for (unsigned int start = 0u; start < words; start += 256u) {
-        unsigned int wi = start + threadIdx.x;
-        unsigned int w = wi < words ? row[wi] : 0u;
-        unsigned int c = __popc(w);
-        scan[threadIdx.x] = c;
+    // Thread t owns the consecutive words [lo, hi) of the row.
+    unsigned int seg = (words + 255u) / 256u;
+    unsigned int lo = min(threadIdx.x * seg, words);
+    unsigned int hi = min(lo + seg, words);
+    unsigned int c = 0u;
+    for (unsigned int wi = lo; wi < hi; ++wi) c += __popc(row[wi]);
+    scan[threadIdx.x] = c;
+    __syncthreads();
+    // Inclusive Hillis-Steele scan of the 256 segment popcounts.
+    for (unsigned int off = 1u; off < 256u; off <<= 1u) {
+        unsigned int v = threadIdx.x >= off ? scan[threadIdx.x - off] : 0u;
         __syncthreads();
-        // Inclusive Hillis-Steele scan of the 256 word popcounts.
-        for (unsigned int off = 1u; off < 256u; off <<= 1u) {
-            unsigned int v = threadIdx.x >= off ? scan[threadIdx.x - off] : 0u;
-            __syncthreads();
-            scan[threadIdx.x] += v;
-            __syncthreads();
-        }
-        unsigned int p = base + scan[threadIdx.x] - c;
+        scan[threadIdx.x] += v;
+        __syncthreads();
+    }
+    unsigned int p = offsets[r] + scan[threadIdx.x] - c;
+    for (unsigned int wi = lo; wi < hi; ++wi) {
+        unsigned int w = row[wi];
         while (w != 0u) {
             members[p++] = wi * 32u + (unsigned int)(__ffs(w) - 1);
             w &= w - 1u;
         }
-        base += scan[255];
-        __syncthreads();
     }
 }

@@ -31,7 +31,8 @@
 //       one workgroup per row: offsets[row] = popcount(visited row)
 //   reach_compact_u32 (visited, offsets, members, params):
 //       one workgroup per row k of the launch (tile row first_row + k): the set bits of the row,
-//       ascending, to members[offsets[k]..offsets[k + 1]] (workgroup scan of word popcounts)
+//       ascending, to members[offsets[k]..offsets[k + 1]] (each invocation owns ceil(words / 256)
+//       consecutive words; one workgroup scan of their popcounts)
 
 struct Params {
     n_nodes: u32,
@@ -129,33 +130,33 @@ fn reach_compact_u32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
         return;
     }
     let row = (params.first_row + r) * params.words;
-    var base = offsets[r];
-    for (var start = 0u; start < params.words; start = start + 256u) {
-        let wi = start + lid.x;
-        var w = 0u;
-        if (wi < params.words) {
-            w = visited[row + wi];
+    // Invocation i owns the consecutive words [lo, hi) of the row.
+    let seg = (params.words + 255u) / 256u;
+    let lo = min(lid.x * seg, params.words);
+    let hi = min(lo + seg, params.words);
+    var c = 0u;
+    for (var wi = lo; wi < hi; wi = wi + 1u) {
+        c = c + countOneBits(visited[row + wi]);
+    }
+    scan[lid.x] = c;
+    workgroupBarrier();
+    // Inclusive Hillis-Steele scan of the 256 segment popcounts.
+    for (var off = 1u; off < 256u; off = off << 1u) {
+        var v = 0u;
+        if (lid.x >= off) {
+            v = scan[lid.x - off];
         }
-        let c = countOneBits(w);
-        scan[lid.x] = c;
         workgroupBarrier();
-        // Inclusive Hillis-Steele scan of the 256 word popcounts.
-        for (var off = 1u; off < 256u; off = off << 1u) {
-            var v = 0u;
-            if (lid.x >= off) {
-                v = scan[lid.x - off];
-            }
-            workgroupBarrier();
-            scan[lid.x] = scan[lid.x] + v;
-            workgroupBarrier();
-        }
-        var p = base + scan[lid.x] - c;
+        scan[lid.x] = scan[lid.x] + v;
+        workgroupBarrier();
+    }
+    var p = offsets[r] + scan[lid.x] - c;
+    for (var wi = lo; wi < hi; wi = wi + 1u) {
+        var w = visited[row + wi];
         while (w != 0u) {
             members[p] = wi * 32u + countTrailingZeros(w);
             p = p + 1u;
             w = w & (w - 1u);
         }
-        base = base + scan[255];
-        workgroupBarrier();
     }
 }
