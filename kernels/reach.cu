@@ -1,10 +1,14 @@
-// reach: L-hop frontier expansion over CSR, producing one ball bitset per seed set.
+// reach: L-hop frontier expansion over CSR, producing one ball bitset per seed set, and the
+// compaction of ball bitsets into sorted member lists.
 //
 // Twin of reach.wgsl: same entry names, same arguments in the same order (the WGSL `params`
 // uniform's fields are the trailing scalar arguments here).
 // Bitsets are rows of 32-bit words (bit i % 32 of word i / 32 is node i), one row of `words`
 // words per seed set, rows back to back. The host seeds `visited` and `frontier` with the seed
 // sets, then runs reach_expand_u32 + reach_advance_u32 once per hop; `visited` is the ball.
+// For sparse balls the host then runs reach_count_u32 (members per row), turns the counts into
+// launch-local offsets, and runs reach_compact_u32 over groups of rows whose lists fit the
+// members buffer; each row's members come out ascending, as the CPU twin lists them.
 //
 // Arguments:
 //   indptr   : CSR row offsets, n_nodes + 1
@@ -12,17 +16,31 @@
 //   frontier : rows of the current frontier
 //   visited  : rows of the nodes reached so far (read-only while expanding)
 //   next     : rows of the next frontier (zero before expanding; atomicOr target)
-//   n_nodes, words, n_rows, pad : the WGSL Params fields
+//   offsets  : reach_count_u32: members per row (n_rows); reach_compact_u32: the launch's
+//              exclusive offsets into `members` (n_rows + 1, starting at 0)
+//   members  : member ids of the launch's rows, back to back
+//   n_nodes, words, n_rows, first_row : the WGSL Params fields (first_row: the tile row that
+//              the launch's row 0 is; 0 for the other entries)
 //
-// Entries (block size 256, one thread per row word; grid is 2D, flattened as
-// block = blockIdx.y * gridDim.x + blockIdx.x, thread = block * 256 + threadIdx.x):
-//   reach_expand_u32 (indptr, indices, frontier, visited, next, n_nodes, words, n_rows, pad):
+// Entries (block size 256; grid is 2D, flattened as block = blockIdx.y * gridDim.x + blockIdx.x):
+//   reach_expand_u32 (indptr, indices, frontier, visited, next, n_nodes, words, n_rows, first_row):
+//       one thread per row word (thread = block * 256 + threadIdx.x):
 //       next |= neighbours(frontier) & ~visited
-//   reach_advance_u32 (frontier, visited, next, n_nodes, words, n_rows, pad):
-//       frontier = next & ~visited; visited |= frontier; next = 0
+//   reach_advance_u32 (frontier, visited, next, n_nodes, words, n_rows, first_row):
+//       one thread per row word: frontier = next & ~visited; visited |= frontier; next = 0
+//   reach_count_u32 (visited, offsets, n_nodes, words, n_rows, first_row):
+//       one block per row: offsets[row] = popcount(visited row)
+//   reach_compact_u32 (visited, offsets, members, n_nodes, words, n_rows, first_row):
+//       one block per row k of the launch (tile row first_row + k): the set bits of the row,
+//       ascending, to members[offsets[k]..offsets[k + 1]] (each thread owns ceil(words / 256)
+//       consecutive words; one block-wide scan of their popcounts)
+
+__device__ __forceinline__ unsigned int flat_block() {
+    return blockIdx.y * gridDim.x + blockIdx.x;
+}
 
 __device__ __forceinline__ unsigned int flat_id() {
-    return (blockIdx.y * gridDim.x + blockIdx.x) * 256u + threadIdx.x;
+    return flat_block() * 256u + threadIdx.x;
 }
 
 extern "C" __global__ void reach_expand_u32(const unsigned int* __restrict__ indptr,
@@ -31,7 +49,7 @@ extern "C" __global__ void reach_expand_u32(const unsigned int* __restrict__ ind
                                             const unsigned int* __restrict__ visited,
                                             unsigned int* next,
                                             unsigned int n_nodes, unsigned int words,
-                                            unsigned int n_rows, unsigned int pad) {
+                                            unsigned int n_rows, unsigned int first_row) {
     unsigned long long t = flat_id();
     if (t >= (unsigned long long)words * n_rows) return;
     unsigned long long row = (t / words) * words;
@@ -52,11 +70,64 @@ extern "C" __global__ void reach_expand_u32(const unsigned int* __restrict__ ind
 extern "C" __global__ void reach_advance_u32(unsigned int* frontier, unsigned int* visited,
                                              unsigned int* next,
                                              unsigned int n_nodes, unsigned int words,
-                                             unsigned int n_rows, unsigned int pad) {
+                                             unsigned int n_rows, unsigned int first_row) {
     unsigned long long t = flat_id();
     if (t >= (unsigned long long)words * n_rows) return;
     unsigned int nx = next[t] & ~visited[t];
     visited[t] |= nx;
     frontier[t] = nx;
     next[t] = 0u;
+}
+
+extern "C" __global__ void reach_count_u32(const unsigned int* __restrict__ visited,
+                                           unsigned int* offsets,
+                                           unsigned int n_nodes, unsigned int words,
+                                           unsigned int n_rows, unsigned int first_row) {
+    __shared__ unsigned int part[256];
+    unsigned int r = flat_block();
+    if (r >= n_rows) return;
+    const unsigned int* row = visited + (unsigned long long)(first_row + r) * words;
+    unsigned int c = 0u;
+    for (unsigned int wi = threadIdx.x; wi < words; wi += 256u) c += __popc(row[wi]);
+    part[threadIdx.x] = c;
+    __syncthreads();
+    for (unsigned int s = 128u; s > 0u; s >>= 1u) {
+        if (threadIdx.x < s) part[threadIdx.x] += part[threadIdx.x + s];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0u) offsets[r] = part[0];
+}
+
+extern "C" __global__ void reach_compact_u32(const unsigned int* __restrict__ visited,
+                                             const unsigned int* __restrict__ offsets,
+                                             unsigned int* members,
+                                             unsigned int n_nodes, unsigned int words,
+                                             unsigned int n_rows, unsigned int first_row) {
+    __shared__ unsigned int scan[256];
+    unsigned int r = flat_block();
+    if (r >= n_rows) return;
+    const unsigned int* row = visited + (unsigned long long)(first_row + r) * words;
+    // Thread t owns the consecutive words [lo, hi) of the row.
+    unsigned int seg = (words + 255u) / 256u;
+    unsigned int lo = min(threadIdx.x * seg, words);
+    unsigned int hi = min(lo + seg, words);
+    unsigned int c = 0u;
+    for (unsigned int wi = lo; wi < hi; ++wi) c += __popc(row[wi]);
+    scan[threadIdx.x] = c;
+    __syncthreads();
+    // Inclusive Hillis-Steele scan of the 256 segment popcounts.
+    for (unsigned int off = 1u; off < 256u; off <<= 1u) {
+        unsigned int v = threadIdx.x >= off ? scan[threadIdx.x - off] : 0u;
+        __syncthreads();
+        scan[threadIdx.x] += v;
+        __syncthreads();
+    }
+    unsigned int p = offsets[r] + scan[threadIdx.x] - c;
+    for (unsigned int wi = lo; wi < hi; ++wi) {
+        unsigned int w = row[wi];
+        while (w != 0u) {
+            members[p++] = wi * 32u + (unsigned int)(__ffs(w) - 1);
+            w &= w - 1u;
+        }
+    }
 }

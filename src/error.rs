@@ -36,7 +36,7 @@ pub enum Error {
         msg: String,
     },
     /// Genes that are not nodes of the graph and could not be resolved.
-    #[error("{count} gene(s) from {path} are not nodes of graph {graph}: {shown}{more}. Fix the names, use a graph that contains them (e.g. --graph builtin:go-human), or pass --skip-missing to drop them")]
+    #[error("{count} gene(s) from {path} are not nodes of graph {graph}: {shown}. Fix the names, use a graph that contains them (e.g. --graph builtin:go-human), or pass --skip-missing to drop them")]
     UnknownGenes {
         /// The list the genes came from.
         path: String,
@@ -44,10 +44,8 @@ pub enum Error {
         graph: String,
         /// How many genes are unknown.
         count: usize,
-        /// Up to ten of them, comma separated.
+        /// Them, as [`preview_list`] shows them.
         shown: String,
-        /// ", ... and N more" or empty.
-        more: String,
     },
     /// A user-supplied value is invalid (budget, hops, fraction, ...).
     #[error("{0}")]
@@ -94,6 +92,19 @@ pub enum Error {
     Interrupted(String),
 }
 
+/// Items a [`preview_list`] shows before counting the rest.
+pub const PREVIEW_ITEMS: usize = 10;
+
+/// The one wording of every "these names are wrong" list in messages: the first
+/// [`PREVIEW_ITEMS`] items comma separated, then ", ... and N more" when there are more.
+pub fn preview_list<T: std::fmt::Display>(items: &[T]) -> String {
+    let mut s = items.iter().take(PREVIEW_ITEMS).map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
+    if items.len() > PREVIEW_ITEMS {
+        s.push_str(&format!(", ... and {} more", items.len() - PREVIEW_ITEMS));
+    }
+    s
+}
+
 impl Error {
     /// Shorthand for [`Error::InvalidInput`].
     pub fn invalid(msg: impl Into<String>) -> Self {
@@ -117,5 +128,20 @@ impl Error {
             Error::Interrupted(_) => 130,
             _ => 2,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preview_list_shows_ten_then_counts_the_rest() {
+        assert_eq!(preview_list::<&str>(&[]), "");
+        assert_eq!(preview_list(&["A", "B"]), "A, B");
+        let ten: Vec<String> = (0..10).map(|i| format!("G{i}")).collect();
+        assert_eq!(preview_list(&ten), "G0, G1, G2, G3, G4, G5, G6, G7, G8, G9");
+        let twelve: Vec<u32> = (0..12).collect();
+        assert_eq!(preview_list(&twelve), "0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ... and 2 more");
     }
 }

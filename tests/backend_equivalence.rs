@@ -43,6 +43,63 @@ fn balls_match_cpu_for_every_size_hop_count_and_layout() {
     });
 }
 
+/// Balls built with small forced tiles (about 37 rows each, so members buffers hold about 37 rows'
+/// worth of words) on the hop adjacency of every direction: the multi-tile, device-compaction
+/// (several launches per tile, rows larger than a launch alone) and bitset-download paths all give
+/// the CPU twin's BallSet exactly.
+#[test]
+fn balls_match_cpu_with_small_tiles_for_every_direction_and_compaction_mode() {
+    use graphreach::backend::gpu_plan::{with_reach_tuning, words32, ReachTuning};
+    let cpu = CpuBackend::new();
+    for_each_gpu("small-tile balls", |gpu| {
+        let mut cases: Vec<(String, graphreach::graph::Csr)> = SIZES.iter().map(|&n| (format!("random n={n}"), random_csr(n, 3, 5 * n as u64 + 2))).collect();
+        cases.push(("no edges n=50".into(), graphreach::graph::Csr::empty(50)));
+        for (name, out) in cases {
+            let n = out.n;
+            let g = Graph::new(name.clone(), Labels::Integers, out, LoadReport::default());
+            let s = seeds(n, 13);
+            let tile_bytes = words32(n) as u64 * 4 * 37;
+            for direction in [Direction::In, Direction::Out, Direction::Undirected] {
+                let adj = g.hop_adjacency(direction);
+                for hops in 0..=3 {
+                    for (layout, compact) in [
+                        (BallLayout::Sparse, Some(true)),
+                        (BallLayout::Sparse, None),
+                        (BallLayout::Auto, Some(true)),
+                        (BallLayout::Auto, Some(false)),
+                        (BallLayout::Dense, None),
+                    ] {
+                        let want = cpu.balls(&adj, &s, hops, layout).unwrap();
+                        let got = with_reach_tuning(ReachTuning { tile_bytes, compact }, || gpu.balls(&adj, &s, hops, layout)).unwrap();
+                        assert_eq!(got, want, "{} {name} {direction:?} hops={hops} {layout:?} compact={compact:?}", gpu.name());
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Rows longer than 256 words (n > 8192), so each compaction invocation owns several words, and a
+/// launch limit smaller than some balls.
+#[test]
+fn compacted_balls_match_cpu_on_rows_longer_than_a_workgroup() {
+    use graphreach::backend::gpu_plan::{with_reach_tuning, words32, ReachTuning};
+    let cpu = CpuBackend::new();
+    for_each_gpu("long-row balls", |gpu| {
+        let n = 20_011;
+        let adj = random_csr(n, 6, 4242);
+        let mut rng = SplitMix64::new(8);
+        let s = SetList::from_sets((0..300).map(|k| (0..1 + k % 4).map(|_| rng.below(n as u64) as u32).collect()).chain([Vec::new(), (0..n as u32).step_by(3).collect()]));
+        for hops in 1..=3 {
+            for tile_bytes in [words32(n) as u64 * 4 * 29, 1 << 26] {
+                let want = cpu.balls(&adj, &s, hops, BallLayout::Sparse).unwrap();
+                let got = with_reach_tuning(ReachTuning { tile_bytes, compact: Some(true) }, || gpu.balls(&adj, &s, hops, BallLayout::Sparse)).unwrap();
+                assert_eq!(got, want, "{} hops={hops} tile_bytes={tile_bytes}", gpu.name());
+            }
+        }
+    });
+}
+
 #[test]
 fn gains_and_commits_match_cpu_weighted_and_unweighted() {
     let cpu = CpuBackend::new();

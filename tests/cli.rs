@@ -127,7 +127,7 @@ fn unknown_genes_are_listed_and_can_be_skipped() {
     }
     std::fs::write(&pool, text).unwrap();
     let o = run(&["select", "--candidates", pool.to_str().unwrap(), "--budget", "1"]);
-    fails_with(&o, &["12 gene(s)", "FAKEGENE0", "and 2 more", "--skip-missing"]);
+    fails_with(&o, &["12 gene(s)", "FAKEGENE0", ", ... and 2 more", "--skip-missing"]);
     let o = run(&["select", "--candidates", pool.to_str().unwrap(), "--budget", "2", "--skip-missing", "--backend", "cpu"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8(o.stdout).unwrap();

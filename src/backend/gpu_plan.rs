@@ -29,14 +29,84 @@ pub fn rows_per_tile(words: usize, max_bytes: u64) -> usize {
     ((max_bytes / (words as u64 * 4)) as usize).max(1)
 }
 
-/// Total bitset bytes above which the GPU backends build sparse balls with the CPU twin instead:
-/// the bitset frontier costs `candidates x n_nodes / 8` bytes of scanning on the device and on the
-/// host (125 GB for 1M candidates on a 1M-node graph), while sparse BFS costs only the ball sizes.
-pub const MAX_BITSET_REACH_BYTES: u64 = 2 << 30;
+/// Tuning of GPU ball construction for tests and experiments, set with [`with_reach_tuning`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReachTuning {
+    /// Upper bound in bytes on each bitset buffer of a tile and on the members buffer of one
+    /// compaction launch (the backend's own limit still applies when it is lower).
+    pub tile_bytes: u64,
+    /// For layouts other than `Dense`: `Some(true)` compacts every tile's rows into member lists on
+    /// the device, `Some(false)` downloads every tile's bitset rows, `None` picks per tile whichever
+    /// downloads fewer bytes (the default).
+    pub compact: Option<bool>,
+}
 
-/// Whether ball construction should run on the CPU twin (sparse layouts on very large inputs).
-pub fn reach_on_cpu(n_nodes: usize, n_sets: usize, layout: BallLayout) -> bool {
-    layout != BallLayout::Dense && n_sets as u64 * words32(n_nodes) as u64 * 4 > MAX_BITSET_REACH_BYTES
+thread_local! {
+    static TUNING: std::cell::Cell<Option<ReachTuning>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with GPU ball construction on this thread tuned by `t` (small tiles make tests cover
+/// the multi-tile and multi-launch paths on small graphs); the previous tuning is restored after.
+pub fn with_reach_tuning<T>(t: ReachTuning, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<ReachTuning>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            TUNING.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(TUNING.with(|c| c.replace(Some(t))));
+    f()
+}
+
+/// Bytes per tile buffer: the backend's `limit`, lowered by a [`with_reach_tuning`] override.
+pub fn reach_tile_bytes(limit: u64) -> u64 {
+    match TUNING.with(|c| c.get()) {
+        Some(t) => t.tile_bytes.min(limit).max(4),
+        None => limit,
+    }
+}
+
+/// Whether a tile of `rows` bitset rows of `words` u32 words holding `members` set bits in all is
+/// compacted into member lists on the device (4 bytes per member) rather than downloaded as
+/// bitsets (4 bytes per word). Dense layouts always take the bitsets.
+pub fn compact_tile(layout: BallLayout, members: u64, rows: usize, words: usize) -> bool {
+    if layout == BallLayout::Dense {
+        return false;
+    }
+    match TUNING.with(|c| c.get()).and_then(|t| t.compact) {
+        Some(c) => c,
+        None => members < rows as u64 * words as u64,
+    }
+}
+
+/// One `reach_compact_u32` launch: tile rows `first..first + offsets.len() - 1`, with exclusive
+/// offsets local to the launch (starting at 0; the last is the launch's member count).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompactLaunch {
+    /// First tile row of the launch.
+    pub first: usize,
+    /// Local offsets, rows + 1.
+    pub offsets: Vec<u32>,
+}
+
+/// Splits a tile's per-row member `counts` into launches of at most `max_members` members each (a
+/// row with more gets a launch of its own), covering every row once, in order.
+pub fn compact_launches(counts: &[u32], max_members: u64) -> Vec<CompactLaunch> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < counts.len() {
+        let mut offsets = vec![0u32];
+        let mut total = 0u64;
+        let mut j = i;
+        while j < counts.len() && (j == i || total + counts[j] as u64 <= max_members) {
+            total += counts[j] as u64;
+            offsets.push(total as u32);
+            j += 1;
+        }
+        out.push(CompactLaunch { first: i, offsets });
+        i = j;
+    }
+    out
 }
 
 /// CSR as one u32 buffer: row offsets (n + 1) then column indices.
@@ -114,6 +184,23 @@ impl BallCollector {
                 }
             }
             self.sets.push(&buf);
+        }
+    }
+
+    /// Appends member lists (ascending ids) given by local exclusive `offsets` (one more than the
+    /// lists) into `members`; only for layouts other than `Dense`.
+    pub fn push_lists(&mut self, offsets: &[u32], members: &[u32]) {
+        assert_ne!(self.layout, BallLayout::Dense, "member lists pushed into a dense collector");
+        for k in 0..offsets.len().saturating_sub(1) {
+            self.sets.push(&members[offsets[k] as usize..offsets[k + 1] as usize]);
+        }
+    }
+
+    /// Appends sets as they are (the balls of 0 hops are their seed sets); only for layouts other than `Dense`.
+    pub fn push_sets(&mut self, sets: &SetList) {
+        assert_ne!(self.layout, BallLayout::Dense, "member lists pushed into a dense collector");
+        for s in sets.iter() {
+            self.sets.push(s);
         }
     }
 
@@ -239,6 +326,34 @@ mod tests {
         }
         assert_eq!(seen, sets.iter().map(|s| s.to_vec()).collect::<Vec<_>>());
         assert!(tiles.len() >= 3);
+    }
+
+    #[test]
+    fn compact_launches_cover_rows_in_order_within_the_limit() {
+        let counts = [3u32, 0, 5, 9, 1, 1, 0];
+        let l = compact_launches(&counts, 6);
+        let mut rows = Vec::new();
+        for x in &l {
+            assert_eq!(x.offsets[0], 0);
+            assert!(*x.offsets.last().unwrap() <= 6 || x.offsets.len() == 2, "{x:?}");
+            for k in 0..x.offsets.len() - 1 {
+                rows.push(x.offsets[k + 1] - x.offsets[k]);
+            }
+        }
+        assert_eq!(rows, counts);
+        assert_eq!(l.iter().map(|x| x.first).collect::<Vec<_>>(), vec![0, 2, 3, 4]);
+        assert!(compact_launches(&[], 6).is_empty());
+        assert_eq!(compact_launches(&[0, 0], 0).len(), 1);
+        assert_eq!(compact_launches(&[2, 2], 1).len(), 2);
+    }
+
+    #[test]
+    fn tuning_is_scoped_to_the_closure() {
+        let t = ReachTuning { tile_bytes: 100, compact: Some(false) };
+        assert_eq!(with_reach_tuning(t, || (reach_tile_bytes(1 << 20), compact_tile(BallLayout::Sparse, 0, 1, 1))), (100, false));
+        assert_eq!(reach_tile_bytes(1 << 20), 1 << 20);
+        assert!(compact_tile(BallLayout::Sparse, 0, 1, 1));
+        assert!(!compact_tile(BallLayout::Dense, 0, 1, 1));
     }
 
     #[test]

@@ -8,10 +8,13 @@
 //! C candidates, balls B_i and words W = 2 * ceil(n / 64) u32 words per bitset row:
 //!
 //! * balls: the CSR (4(n + 1) + 4e bytes) plus, per tile of R seed sets, three bitset buffers of
-//!   4RW bytes (about 3Rn/8). Tiles hold at most 64 MiB per buffer on wgpu and a quarter of the
-//!   free memory (at most 1 GiB) on CUDA; the host collects each tile's rows. When
-//!   C * 4W exceeds [`gpu_plan::MAX_BITSET_REACH_BYTES`] (2 GiB) and the layout is not dense, the
-//!   CPU twin builds the balls instead (sparse BFS costs only the ball sizes).
+//!   4RW bytes (about 3Rn/8) while expanding. Tiles hold at most 64 MiB per buffer on wgpu (under
+//!   lavapipe's 128 MiB binding limit) and a fifth of the free memory (64 MiB to 1 GiB) on CUDA.
+//!   Dense layouts download each tile's rows. Other layouts then free the frontier buffers, count
+//!   each row's members (4R bytes) and, when the tile's lists are smaller than its bitsets, compact
+//!   the rows on the device into ascending member lists, launch by launch, each launch's members
+//!   buffer at most one tile buffer (4 bytes per member, plus 4 bytes per row of offsets); only the
+//!   lists come back. The host holds one tile's rows and the growing ball lists.
 //! * coverage: the balls once (sparse: 4 sum|B_i| + 4(C + 1) bytes; dense: 4CW bytes = Cn/8), the
 //!   covered bitset (4W), weights (4n) and per call 12 bytes per evaluated id. Ball buffers are
 //!   split into tiles under the binding limit (128 MiB on lavapipe) on wgpu and under 2 GiB on CUDA.

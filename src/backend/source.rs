@@ -8,7 +8,7 @@
 /// A kernel family: one `.cu` and one `.wgsl` file in `kernels/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
-    /// L-hop frontier expansion over CSR into ball bitsets (`kernels/reach.*`).
+    /// L-hop frontier expansion over CSR into ball bitsets, and their compaction into member lists (`kernels/reach.*`).
     Reach,
     /// Batched marginal gains and the covered-set update (`kernels/gains.*`).
     Gains,
@@ -73,9 +73,13 @@ pub struct Entry {
 }
 
 /// `reach_expand_u32`: next |= neighbours(frontier) & !visited.
-pub const REACH_EXPAND: Entry = Entry { family: Family::Reach, name: "reach_expand_u32", bindings: &[0, 1, 2, 3, 4], params_binding: 5 };
+pub const REACH_EXPAND: Entry = Entry { family: Family::Reach, name: "reach_expand_u32", bindings: &[0, 1, 2, 3, 4], params_binding: 7 };
 /// `reach_advance_u32`: frontier = next & !visited; visited |= frontier; next = 0.
-pub const REACH_ADVANCE: Entry = Entry { family: Family::Reach, name: "reach_advance_u32", bindings: &[2, 3, 4], params_binding: 5 };
+pub const REACH_ADVANCE: Entry = Entry { family: Family::Reach, name: "reach_advance_u32", bindings: &[2, 3, 4], params_binding: 7 };
+/// `reach_count_u32`: members per ball row (one workgroup per row).
+pub const REACH_COUNT: Entry = Entry { family: Family::Reach, name: "reach_count_u32", bindings: &[3, 5], params_binding: 7 };
+/// `reach_compact_u32`: ball rows to ascending member lists at given offsets (one workgroup per row).
+pub const REACH_COMPACT: Entry = Entry { family: Family::Reach, name: "reach_compact_u32", bindings: &[3, 5, 6], params_binding: 7 };
 /// `gains_dense_u32`: gains of dense rows.
 pub const GAINS_DENSE: Entry = Entry { family: Family::Gains, name: "gains_dense_u32", bindings: &[0, 2, 3, 4, 5], params_binding: 6 };
 /// `gains_sparse_u32`: gains of sparse member lists.
@@ -139,9 +143,9 @@ pub mod gears {
 }
 
 /// Every entry point of every family.
-pub const ENTRIES: [Entry; 28] = {
-    let base = [REACH_EXPAND, REACH_ADVANCE, GAINS_DENSE, GAINS_SPARSE, COMMIT_DENSE, COMMIT_SPARSE, SPMV_POWER, JACCARD_CANDIDATES];
-    let mut out = [REACH_EXPAND; 28];
+pub const ENTRIES: [Entry; 30] = {
+    let base = [REACH_EXPAND, REACH_ADVANCE, REACH_COUNT, REACH_COMPACT, GAINS_DENSE, GAINS_SPARSE, COMMIT_DENSE, COMMIT_SPARSE, SPMV_POWER, JACCARD_CANDIDATES];
+    let mut out = [REACH_EXPAND; 30];
     let mut i = 0;
     while i < base.len() {
         out[i] = base[i];
@@ -165,10 +169,10 @@ pub struct ReachParams {
     pub n_nodes: u32,
     /// u32 words per bitset row.
     pub words: u32,
-    /// Rows (seed sets) in this tile.
+    /// Rows (seed sets) in this tile, or in this compaction launch.
     pub n_rows: u32,
-    /// Unused (16-byte uniform size).
-    pub pad: u32,
+    /// The tile row that a compaction launch's row 0 is (0 for the other entries).
+    pub first_row: u32,
 }
 
 /// Params of the gains family.

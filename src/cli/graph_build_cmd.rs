@@ -66,13 +66,11 @@ pub fn run_build(a: BuildArgs) -> Result<()> {
     }
     let (index, missing) = ann.index(universe.as_ref());
     if !missing.is_empty() {
-        let shown: Vec<&str> = missing.iter().take(10).map(String::as_str).collect();
         eprintln!(
-            "note: {} universe gene(s) have no annotation left after excluding {:?} and are not nodes: {}{}",
+            "note: {} universe gene(s) have no annotation left after excluding {:?} and are not nodes: {}",
             missing.len(),
             exclude,
-            shown.join(", "),
-            if missing.len() > 10 { ", ..." } else { "" }
+            crate::error::preview_list(&missing)
         );
     }
     if index.n_genes() == 0 {

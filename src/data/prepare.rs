@@ -6,7 +6,7 @@
 use super::dataset::{ConditionDe, Dataset};
 use super::de;
 use super::raw::{select_cols, select_rows, RawData};
-use crate::error::{Error, Result};
+use crate::error::{preview_list, Error, Result};
 use crate::graph::symbols::SymbolResolver;
 use crate::graph::Graph;
 use crate::rng::SplitMix64;
@@ -133,7 +133,7 @@ pub fn validate_conditions(raw: &RawData, file: &str) -> Result<BTreeMap<String,
         return Err(err(format!(
             "{} condition(s) have fewer than 2 cells, too few for the t-test: {}; remove those cells first",
             small.len(),
-            small.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+            preview_list(&small)
         )));
     }
     let mut types: Vec<&String> = raw.cell_type.iter().collect();
@@ -161,7 +161,7 @@ pub fn validate_conditions(raw: &RawData, file: &str) -> Result<BTreeMap<String,
             return Err(err(format!(
                 "{} condition gene(s) are neither measured genes (var.gene_name) nor known human gene symbols: {}",
                 unknown.len(),
-                unknown.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+                preview_list(&unknown)
             )));
         }
     }

@@ -4,7 +4,7 @@
 
 use super::dataset::CsrMatrix;
 use super::h5ad::{Column, Frame, H5ad};
-use crate::error::Result;
+use crate::error::{preview_list, Result};
 use std::path::Path;
 
 /// Raw counts with the per-cell and per-gene annotations.
@@ -95,7 +95,7 @@ pub fn read_raw(path: &Path, cell_type: Option<&str>) -> Result<RawData> {
         bad.sort();
         return Err(f.err(
             "obs/condition",
-            format!("{} value(s) are not GEARS conditions (ctrl, A+ctrl, A+B): {}", bad.len(), bad.iter().take(10).cloned().collect::<Vec<_>>().join(", ")),
+            format!("{} value(s) are not GEARS conditions (ctrl, A+ctrl, A+B): {}", bad.len(), preview_list(&bad)),
         ));
     }
     let synthetic = f.has_dataset("uns/synthetic") || obs.columns.contains_key("synthetic");

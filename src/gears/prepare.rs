@@ -6,7 +6,7 @@ use super::coexpr::coexpression_edges;
 use super::config::CoexprCells;
 use super::graph_norm::Propagation;
 use crate::data::Dataset;
-use crate::error::{Error, Result};
+use crate::error::{preview_list, Error, Result};
 use crate::graph::{Graph, Labels};
 use crate::select::pool::{condition_genes, NameList};
 use std::collections::HashMap;
@@ -34,17 +34,16 @@ pub fn resolve_conditions(data: &Dataset, list: &NameList, skip_missing: bool, n
         }
     }
     if !missing.is_empty() {
-        let shown = missing.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
-        let more = if missing.len() > 10 { format!(" and {} more", missing.len() - 10) } else { String::new() };
+        let shown = preview_list(&missing);
         if !skip_missing {
             return Err(Error::invalid(format!(
-                "{}: {} perturbation(s) are not conditions of dataset '{}': {shown}{more}; measure them first, remove them, or pass --skip-missing",
+                "{}: {} perturbation(s) are not conditions of dataset '{}': {shown}; measure them first, remove them, or pass --skip-missing",
                 list.source,
                 missing.len(),
                 data.name
             )));
         }
-        notes.push(format!("{}: skipped {} perturbation(s) absent from the dataset: {shown}{more}", list.source, missing.len()));
+        notes.push(format!("{}: skipped {} perturbation(s) absent from the dataset: {shown}", list.source, missing.len()));
     }
     if out.is_empty() {
         return Err(Error::invalid(format!("{}: none of its perturbations are conditions of dataset '{}'", list.source, data.name)));
@@ -87,11 +86,10 @@ pub fn condition_nodes(data: &Dataset, conds: &[u32], pert_names: &[String], gra
         out.insert(c, nodes);
     }
     if !missing.is_empty() {
-        let shown = missing.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
-        let more = if missing.len() > 10 { format!(" and {} more", missing.len() - 10) } else { String::new() };
         return Err(Error::invalid(format!(
-            "{} perturbed gene(s) are not nodes of the GO graph {graph_name}: {shown}{more}. GEARS needs every perturbed gene in the GO graph: use --graph builtin:go-human (all annotated human genes) or a graph file that contains them, or drop these perturbations",
-            missing.len()
+            "{} perturbed gene(s) are not nodes of the GO graph {graph_name}: {}. GEARS needs every perturbed gene in the GO graph: use --graph builtin:go-human (all annotated human genes) or a graph file that contains them, or drop these perturbations",
+            missing.len(),
+            preview_list(&missing)
         )));
     }
     Ok(out)

@@ -4,7 +4,7 @@
 //! A double perturbation `A+B` is one candidate whose seed set is both genes. `ctrl` is skipped.
 //! Candidates are kept in ascending order of their seed node ids, which is the tie-break order.
 
-use crate::error::{Error, Result};
+use crate::error::{preview_list, Error, Result};
 use crate::graph::symbols::{Resolution, SymbolResolver};
 use crate::graph::{builtin, io, Graph};
 use std::collections::{BTreeMap, HashSet};
@@ -140,14 +140,12 @@ pub fn resolve_names(graph: &Graph, list: &NameList, skip_missing: bool) -> Resu
     }
     if !unknown.is_empty() {
         if !skip_missing {
-            let shown = unknown.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
-            let more = if unknown.len() > 10 { format!(", ... and {} more", unknown.len() - 10) } else { String::new() };
-            return Err(Error::UnknownGenes { path: list.source.clone(), graph: graph.name.clone(), count: unknown.len(), shown, more });
+            return Err(Error::UnknownGenes { path: list.source.clone(), graph: graph.name.clone(), count: unknown.len(), shown: preview_list(&unknown) });
         }
-        pool.notes.push(format!("skipped {} gene(s) not in the graph (--skip-missing): {}", unknown.len(), preview(&unknown)));
+        pool.notes.push(format!("skipped {} gene(s) not in the graph (--skip-missing): {}", unknown.len(), preview_list(&unknown)));
     }
     if !renamed.is_empty() {
-        pool.notes.push(format!("resolved {} renamed symbol(s): {}", renamed.len(), preview(&renamed)));
+        pool.notes.push(format!("resolved {} renamed symbol(s): {}", renamed.len(), preview_list(&renamed)));
     }
     if ctrl > 0 {
         pool.notes.push(format!("skipped {ctrl} 'ctrl' entr(y/ies): control is not a perturbation"));
@@ -157,14 +155,6 @@ pub fn resolve_names(graph: &Graph, list: &NameList, skip_missing: bool) -> Resu
     }
     pool.candidates = by_seeds.into_iter().map(|(seeds, label)| Candidate { label, seeds }).collect();
     Ok(pool)
-}
-
-fn preview(items: &[String]) -> String {
-    let mut s = items.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
-    if items.len() > 10 {
-        s.push_str(&format!(", ... ({} more)", items.len() - 10));
-    }
-    s
 }
 
 /// Every node of the graph as a single-gene candidate (`--candidates all`).
