@@ -8,7 +8,7 @@ use super::params::is_perturbation_path;
 use rayon::prelude::*;
 
 /// One chunk of (parameter, gradient, first moment, second moment).
-type Slices<'a, T> = (((&'a mut [T], &'a [T]), &'a mut [T]), &'a mut [T]);
+type Slices<'a, T> = (((&'a mut [T], &'a mut [T]), &'a mut [T]), &'a mut [T]);
 
 /// Adam hyper-parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -54,6 +54,8 @@ impl<T: Real> Adam<T> {
 
     /// One update with learning rate `lr`. When `perturbed` is false the batch had no perturbed
     /// cell and the perturbation-path tensors (which then have no gradient) are left untouched.
+    /// Every gradient value is reset to zero in the same pass, so `grad` is ready for the next
+    /// step's backward without a separate clearing pass.
     pub fn step(&mut self, model: &mut GearsModel<T>, grad: &mut GearsModel<T>, lr: f64, perturbed: bool) {
         let c = self.cfg;
         let params = model.params_mut();
@@ -62,6 +64,7 @@ impl<T: Real> Adam<T> {
         let vs = self.v.params_mut();
         for ((((name, p), (_, g)), (_, m)), ((_, v), step)) in params.into_iter().zip(grads).zip(ms).zip(vs.into_iter().zip(self.steps.iter_mut())) {
             if !perturbed && is_perturbation_path(&name) {
+                g.fill_zero();
                 continue;
             }
             *step += 1;
@@ -74,9 +77,12 @@ impl<T: Real> Adam<T> {
             let (b1, b2, clip, wd, eps) = (t(c.beta1), t(c.beta2), t(c.clip), t(c.weight_decay), t(c.eps));
             let (one_b1, one_b2, ss, inv_bc2) = (t(1.0 - c.beta1), t(1.0 - c.beta2), t(step_size), t(1.0 / bc2));
             let update = |(((pc, gc), mc), vc): Slices<T>| {
-                for i in 0..pc.len() {
+                let n = pc.len();
+                let (gc, mc, vc) = (&mut gc[..n], &mut mc[..n], &mut vc[..n]);
+                for i in 0..n {
                     let w = pc[i];
                     let mut gr = gc[i];
+                    gc[i] = T::zero();
                     if gr > clip {
                         gr = clip;
                     }
@@ -95,12 +101,12 @@ impl<T: Real> Adam<T> {
             if p.data.len() > CHUNK {
                 p.data
                     .par_chunks_mut(CHUNK)
-                    .zip(g.data.par_chunks(CHUNK))
+                    .zip(g.data.par_chunks_mut(CHUNK))
                     .zip(m.data.par_chunks_mut(CHUNK))
                     .zip(v.data.par_chunks_mut(CHUNK))
                     .for_each(update);
             } else {
-                update((((&mut p.data[..], &g.data[..]), &mut m.data[..]), &mut v.data[..]));
+                update((((&mut p.data[..], &mut g.data[..]), &mut m.data[..]), &mut v.data[..]));
             }
         }
     }

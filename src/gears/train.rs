@@ -235,9 +235,7 @@ impl<'a> TrainContext<'a> {
         let cache = cache.expect("train-mode cache");
         let mu: Vec<f32> = self.means.ctrl.iter().map(|&v| v as f32).collect();
         let out = autofocus_loss(&delta, &cells, &x, &y, &mu);
-        for (_, p) in grad.params_mut() {
-            p.fill_zero();
-        }
+        // `grad` is all zero here: created so, and cleared by every Adam step.
         model.backward(&self.coexpr, &self.go, &inp, &cache, &out.d_delta, grad);
         model.update_running(&cache);
         let perturbed = inp.groups.iter().any(|gr| !gr.perts.is_empty());
