@@ -12,6 +12,7 @@
 #   GRAPH=builtin:go-human  GRAPH_TSV=data/go/go_graph_k20.tsv.gz   the same GO graph for both
 #   SPLIT_SEED=1                     `graphreach split --scheme simulation --seed`
 #   EPOCHS=1  SEEDS="0 1"  THREADS=2
+#   PT_SEEDS=$SEEDS                  seeds for PyTorch GEARS (a subset when it is too slow)
 #   REUSE_PYTORCH=0                  1: keep an existing $WORK/pytorch_seedS.json instead of
 #                                    rerunning PyTorch GEARS (it is slow on a loaded 2-core machine)
 #   GRAPHREACH=target/release/graphreach (built with `cargo build --release --no-default-features`
@@ -35,6 +36,7 @@ SPLIT_SEED=${SPLIT_SEED:-1}
 EPOCHS=${EPOCHS:-1}
 SEEDS=${SEEDS:-"0 1"}
 THREADS=${THREADS:-2}
+PT_SEEDS=${PT_SEEDS:-$SEEDS}
 GRAPHREACH=${GRAPHREACH:-target/release/graphreach}
 PYTHON=${PYTHON:-/work/gears-venv/bin/python}
 
@@ -49,14 +51,18 @@ fi
 if [ ! -f "$WORK/split/test.txt" ]; then
     "$GRAPHREACH" split "$DATA" --scheme simulation --seed "$SPLIT_SEED" --out "$WORK/split" --force
 fi
+# `graphreach split` leaves ctrl out of train.txt ("always training"), while `graphreach train`
+# trains on the listed conditions only; GEARS trains on the control cells too, so list ctrl.
+(grep -v '^ctrl$' "$WORK/split/train.txt"; echo ctrl) > "$WORK/split/train_with_ctrl.txt"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; threads $THREADS; epochs $EPOCHS; seeds $SEEDS"
 
 for seed in $SEEDS; do
     out="$WORK/graphreach_seed$seed"
     echo "== graphreach seed $seed"
     RAYON_NUM_THREADS=$THREADS "$GRAPHREACH" train --data "$DATA" --graph "$GRAPH" \
-        --train "$WORK/split/train.txt" --val "$WORK/split/val.txt" --test "$WORK/split/test.txt" \
+        --train "$WORK/split/train_with_ctrl.txt" --val "$WORK/split/val.txt" --test "$WORK/split/test.txt" \
         --epochs "$EPOCHS" --seed "$seed" --out "$out" --force 2>&1 | grep -E "^epoch|^gears " || true
+    case " $PT_SEEDS " in *" $seed "*) ;; *) continue ;; esac
     echo "== pytorch-gears seed $seed"
     if [ "${REUSE_PYTORCH:-0}" = 1 ] && [ -f "$WORK/pytorch_seed$seed.json" ]; then
         echo "(REUSE_PYTORCH=1: keeping $WORK/pytorch_seed$seed.json from an earlier run)"
@@ -83,8 +89,11 @@ for s in seeds:
     for e in log:
         rows.append(("graphreach", s, int(e["epoch"]), float(e["seconds"]), float(e.get("cpu_seconds", "nan")), int(e["steps"]),
                      m["mse_de"], m["pearson_delta"]))
-    with open(f"{work}/pytorch_seed{s}.json") as f:
-        g = json.load(f)
+    try:
+        with open(f"{work}/pytorch_seed{s}.json") as f:
+            g = json.load(f)
+    except FileNotFoundError:
+        continue
     for e in g["epochs"]:
         rows.append(("pytorch-gears", s, e["epoch"], e["train_loop_s"], e["train_loop_cpu_s"], g["steps_per_epoch"],
                      g["test_metrics"]["mse_de"], g["test_metrics"].get("pearson_delta", float("nan"))))
