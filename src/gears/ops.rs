@@ -132,8 +132,8 @@ pub fn bn_train_fwd_act<T: Real>(x: &Mat<T>, wts: &[T], gamma: &[T], beta: &[T],
     let mean: Vec<T> = col_sums(x, Some(wts)).into_iter().map(|s| s / n).collect();
     let var: Vec<T> = reduce_rows(x.rows, c, |acc: &mut Vec<T>, lo, hi| {
         let (acc, mean) = (&mut acc[..c], &mean[..c]);
-        for r in lo..hi {
-            let (w, v) = (wts[r], &x.row(r)[..c]);
+        for (r, &w) in wts.iter().enumerate().take(hi).skip(lo) {
+            let v = &x.row(r)[..c];
             for j in 0..c {
                 let d = v[j] - mean[j];
                 acc[j] += w * d * d;
