@@ -81,12 +81,12 @@ pub struct TrainArgs {
 }
 
 fn log_tsv(state: &TrainState) -> String {
-    let mut s = String::from("epoch\tlr\ttrain_loss\ttrain_direction\tsteps\tseconds\tval_mse_de\tval_pearson_delta\n");
+    let mut s = String::from("epoch\tlr\ttrain_loss\ttrain_direction\tsteps\tseconds\tval_mse_de\tval_pearson_delta\tcpu_seconds\n");
     let opt = |v: Option<f64>| v.map_or("NA".to_string(), |x| format!("{x:.6}"));
     for l in &state.log {
         s += &format!(
-            "{}\t{:.3e}\t{:.6}\t{:.6}\t{}\t{:.2}\t{}\t{}\n",
-            l.epoch, l.lr, l.train_loss, l.train_direction, l.steps, l.seconds, opt(l.val_mse_de), opt(l.val_pearson_delta)
+            "{}\t{:.3e}\t{:.6}\t{:.6}\t{}\t{:.2}\t{}\t{}\t{:.2}\n",
+            l.epoch, l.lr, l.train_loss, l.train_direction, l.steps, l.seconds, opt(l.val_mse_de), opt(l.val_pearson_delta), l.cpu_seconds
         );
     }
     s
@@ -198,7 +198,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         if !quiet {
             if let Some(l) = s.log.last() {
                 let val = l.val_mse_de.map_or(String::new(), |v| format!(", val mse_de {v:.5}"));
-                eprintln!("epoch {}/{}: loss {:.5}{val}, {:.1} s", l.epoch, ctx.cfg.epochs, l.train_loss, l.seconds);
+                eprintln!("epoch {}/{}: loss {:.5}{val}, {:.1} s ({:.1} s CPU)", l.epoch, ctx.cfg.epochs, l.train_loss, l.seconds, l.cpu_seconds);
             }
         }
         Ok(())

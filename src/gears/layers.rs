@@ -119,18 +119,32 @@ impl<T: Real> Mlp<T> {
 
     /// Forward.
     pub fn forward(&self, x: &Mat<T>, mode: Mode<T>) -> (Mat<T>, MlpCache<T>) {
+        self.forward_owned(x.clone(), mode)
+    }
+
+    /// Forward taking ownership of the input (kept as `cache.inputs[0]`, not copied). In train
+    /// mode each hidden BatchNorm and its ReLU run in one pass.
+    pub fn forward_owned(&self, x: Mat<T>, mode: Mode<T>) -> (Mat<T>, MlpCache<T>) {
         let mut cache = MlpCache::default();
-        let mut cur = x.clone();
+        let mut cur = x;
         let last = self.lins.len() - 1;
         for (i, (lin, bn)) in self.lins.iter().zip(&self.bns).enumerate() {
             let z = lin.forward(&cur);
-            let (mut y, c) = bn.forward(&z, mode);
-            if let Some(c) = c {
-                cache.bns.push(c);
-            }
-            if i < last {
-                ops::relu_inplace(&mut y);
-            }
+            let relu = i < last;
+            let y = match mode {
+                Mode::Train(w) => {
+                    let (y, c) = ops::bn_train_fwd_act(&z, w, &bn.gamma.data, &bn.beta.data, relu);
+                    cache.bns.push(c);
+                    y
+                }
+                Mode::Eval => {
+                    let (mut y, _) = bn.forward(&z, Mode::Eval);
+                    if relu {
+                        ops::relu_inplace(&mut y);
+                    }
+                    y
+                }
+            };
             cache.inputs.push(std::mem::replace(&mut cur, y));
         }
         (cur, cache)
@@ -138,13 +152,19 @@ impl<T: Real> Mlp<T> {
 
     /// Backward of a train-mode forward with row weights `wts`.
     pub fn backward(&self, dy: &Mat<T>, cache: &MlpCache<T>, wts: &[T], grad: &mut Mlp<T>, need_dx: bool) -> Option<Mat<T>> {
-        let mut d = dy.clone();
-        for i in (0..self.lins.len()).rev() {
-            if i + 1 < self.lins.len() {
-                ops::relu_bwd_inplace(&mut d, &cache.inputs[i + 1]);
-            }
-            let dz = self.bns[i].backward(&d, &cache.bns[i], wts, &mut grad.bns[i]);
-            match self.lins[i].backward(&cache.inputs[i], &dz, &mut grad.lins[i], need_dx || i > 0) {
+        self.backward_owned(dy.clone(), cache, wts, grad, need_dx)
+    }
+
+    /// [`Self::backward`] taking ownership of the upstream gradient. Each ReLU backward runs inside
+    /// the following BatchNorm backward, which also sums the linear layer's bias gradient.
+    pub fn backward_owned(&self, dy: Mat<T>, cache: &MlpCache<T>, wts: &[T], grad: &mut Mlp<T>, need_dx: bool) -> Option<Mat<T>> {
+        let mut d = dy;
+        let n = self.lins.len();
+        for i in (0..n).rev() {
+            let relu_out = (i + 1 < n).then(|| &cache.inputs[i + 1]);
+            let (gl, gb) = (&mut grad.lins[i], &mut grad.bns[i]);
+            let dz = ops::bn_bwd_act(&d, relu_out, &cache.bns[i], wts, &self.bns[i].gamma.data, &mut gb.gamma.data, &mut gb.beta.data, Some(&mut gl.b.data));
+            match ops::linear_bwd_no_bias(&cache.inputs[i], &self.lins[i].w, &dz, &mut gl.w, need_dx || i > 0) {
                 Some(dx) => d = dx,
                 None => return None,
             }

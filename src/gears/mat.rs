@@ -53,12 +53,15 @@ pub trait Real:
 }
 
 impl Real for f32 {
+    #[inline]
     fn from_f64(x: f64) -> Self {
         x as f32
     }
+    #[inline]
     fn to_f64(self) -> f64 {
         self as f64
     }
+    #[inline]
     fn sqrt(self) -> Self {
         f32::sqrt(self)
     }
@@ -71,12 +74,15 @@ impl Real for f32 {
 }
 
 impl Real for f64 {
+    #[inline]
     fn from_f64(x: f64) -> Self {
         x
     }
+    #[inline]
     fn to_f64(self) -> f64 {
         self
     }
+    #[inline]
     fn sqrt(self) -> Self {
         f64::sqrt(self)
     }

@@ -21,6 +21,18 @@ fn mode<T>(train: bool, w: &[T]) -> Mode<'_, T> {
     }
 }
 
+/// BatchNorm then ReLU: one fused pass in train mode (returns the cache), eval statistics otherwise.
+fn bn_relu<T: Real>(bn: &BatchNorm<T>, x: &Mat<T>, train: bool, wts: &[T]) -> (Mat<T>, Option<BnCache<T>>) {
+    if train {
+        let (y, c) = ops::bn_train_fwd_act(x, wts, &bn.gamma.data, &bn.beta.data, true);
+        (y, Some(c))
+    } else {
+        let (mut y, _) = bn.forward(x, Mode::Eval);
+        ops::relu_inplace(&mut y);
+        (y, None)
+    }
+}
+
 /// Weight of the co-expression embedding added to the gene embedding (hard-coded in GEARS).
 pub const POS_MIX: f64 = 0.2;
 
@@ -112,11 +124,9 @@ pub struct ForwardCache<T> {
     fuse_cache: Option<MlpCache<T>>,
     grid_wts: Vec<T>,
     bn_base: BnCache<T>,
-    y1r: Mat<T>,
     rec_cache: MlpCache<T>,
     r: Mat<T>,
     group_wts: Vec<T>,
-    u: Mat<T>,
     cross_cache: MlpCache<T>,
     c: Mat<T>,
     w2_tail: Mat<T>,
@@ -173,8 +183,7 @@ impl<T: Real> GearsModel<T> {
         let t = T::from_f64;
                 // 1. Base gene embedding over B*G identical rows.
         let emb_wts = vec![t(inp.n_cells as f64); g];
-        let (mut e1, bn_emb_c) = self.bn_emb.forward(&self.gene_emb, mode(train, &emb_wts));
-        ops::relu_inplace(&mut e1);
+        let (e1, bn_emb_c) = bn_relu(&self.bn_emb, &self.gene_emb, train, &emb_wts);
         // 2. Positional embedding per variant, added with weight 0.2.
         let pe = inp.variants.iter().any(|v| v.propagate).then(|| coexpr.apply(&self.emb_pos, None));
         let pos_prop = pe.as_ref().map(|pe| self.pos_lin.forward(pe));
@@ -189,7 +198,7 @@ impl<T: Real> GearsModel<T> {
             }
             base0_wts.extend(std::iter::repeat_n(t(v.weight), g));
         }
-        let (a, emb_cache) = self.emb_trans_v2.forward(&base0, mode(train, &base0_wts));
+        let (a, emb_cache) = self.emb_trans_v2.forward_owned(base0, mode(train, &base0_wts));
         // 3. GO-graph perturbation embeddings, only for the nodes the batch needs.
         let mut needed: Vec<u32> = inp.groups.iter().flat_map(|gr| gr.perts.iter().copied()).collect();
         needed.sort_unstable();
@@ -211,7 +220,7 @@ impl<T: Real> GearsModel<T> {
         let (q, fuse_cache) = if perturbed.is_empty() {
             (Mat::zeros(0, h), None)
         } else {
-            let (q, c) = self.pert_fuse.forward(&s, mode(train, &fuse_wts));
+            let (q, c) = self.pert_fuse.forward_owned(s, mode(train, &fuse_wts));
             (q, Some(c))
         };
         // 5. The (group, gene) grid: base + q, bn_pert_base, ReLU, recovery_w.
@@ -219,22 +228,25 @@ impl<T: Real> GearsModel<T> {
         for (o, &gi) in perturbed.iter().enumerate() {
             qrow[gi] = Some(o);
         }
-        let mut grid = Mat::zeros(ng * g, h);
+        let mut grid_data = Vec::with_capacity(ng * g * h);
         let mut grid_wts = Vec::with_capacity(ng * g);
         for (gi, gr) in inp.groups.iter().enumerate() {
             let ab = &a.data[gr.variant * g * h..(gr.variant + 1) * g * h];
-            let dst = &mut grid.data[gi * g * h..(gi + 1) * g * h];
-            dst.copy_from_slice(ab);
-            if let Some(o) = qrow[gi] {
-                let qr = q.row(o);
-                dst.chunks_mut(h).for_each(|row| row.iter_mut().zip(qr).for_each(|(x, &y)| *x += y));
+            match qrow[gi] {
+                Some(o) => {
+                    let qr = q.row(o);
+                    for row in ab.chunks_exact(h) {
+                        grid_data.extend(row.iter().zip(qr).map(|(&x, &y)| x + y));
+                    }
+                }
+                None => grid_data.extend_from_slice(ab),
             }
             grid_wts.extend(std::iter::repeat_n(t(gr.weight), g));
         }
-        let (mut y1r, bn_base) = self.bn_pert_base.forward(&grid, mode(train, &grid_wts));
+        let grid = Mat::from_vec(ng * g, h, grid_data);
+        let (y1r, bn_base) = bn_relu(&self.bn_pert_base, &grid, train, &grid_wts);
         drop(grid);
-        ops::relu_inplace(&mut y1r);
-        let (r, rec_cache) = self.recovery_w.forward(&y1r, mode(train, &grid_wts));
+        let (r, rec_cache) = self.recovery_w.forward_owned(y1r, mode(train, &grid_wts));
         // 6. Gene-specific layer 1.
         let mut u = Mat::zeros(ng, g);
         for gi in 0..ng {
@@ -246,7 +258,8 @@ impl<T: Real> GearsModel<T> {
         }
         // 7. Cross-gene state; 8. gene-specific layer 2.
         let group_wts: Vec<T> = inp.groups.iter().map(|gr| t(gr.weight)).collect();
-        let (c, cross_cache) = self.cross_gene_state.forward(&u, mode(train, &group_wts));
+        let (c, cross_cache) = self.cross_gene_state.forward_owned(u, mode(train, &group_wts));
+        let u = &cross_cache.inputs[0];
         let w2_tail = Mat::from_vec(g, h, (0..g).flat_map(|j| self.indv_w2.row(j)[1..].to_vec()).collect());
         let mut delta = Mat::zeros(ng, g);
         gemm_nn(&c.data, ng, h, &w2_tail.data, g, true, T::zero(), &mut delta.data);
@@ -268,11 +281,9 @@ impl<T: Real> GearsModel<T> {
             fuse_cache,
             grid_wts,
             bn_base: bn_base.expect("train"),
-            y1r,
             rec_cache,
             r,
             group_wts,
-            u,
             cross_cache,
             c,
             w2_tail,
@@ -304,7 +315,7 @@ impl<T: Real> GearsModel<T> {
             for j in 0..g {
                 let d = d_delta.data[gi * g + j];
                 grad.indv_b2.data[j] += d;
-                grad.indv_w2.data[j * (h + 1)] += d * cache.u.data[gi * g + j];
+                grad.indv_w2.data[j * (h + 1)] += d * cache.cross_cache.inputs[0].data[gi * g + j];
                 du.data[gi * g + j] = d * self.indv_w2.data[j * (h + 1)];
             }
         }
@@ -318,10 +329,10 @@ impl<T: Real> GearsModel<T> {
             }
         }
         // 7. Cross-gene MLP.
-        let du2 = self.cross_gene_state.backward(&dc, &cache.cross_cache, &cache.group_wts, &mut grad.cross_gene_state, true).expect("dx");
+        let du2 = self.cross_gene_state.backward_owned(dc, &cache.cross_cache, &cache.group_wts, &mut grad.cross_gene_state, true).expect("dx");
         du.data.iter_mut().zip(&du2.data).for_each(|(a, &b)| *a += b);
         // 6. Gene-specific layer 1.
-        let mut dr = Mat::zeros(ng * g, h);
+        let mut dr_data = Vec::with_capacity(ng * g * h);
         for gi in 0..ng {
             for j in 0..g {
                 let d = du.data[gi * g + j];
@@ -332,14 +343,16 @@ impl<T: Real> GearsModel<T> {
                 for k in 0..h {
                     gw[k] += d * rr[k];
                 }
-                let w = self.indv_w1.row(j);
-                dr.row_mut(row).iter_mut().zip(w).for_each(|(a, &b)| *a = d * b);
+                dr_data.extend(self.indv_w1.row(j).iter().map(|&b| d * b));
             }
         }
-        // 5. recovery_w, ReLU, bn_pert_base.
-        let mut dy1 = self.recovery_w.backward(&dr, &cache.rec_cache, &cache.grid_wts, &mut grad.recovery_w, true).expect("dx");
-        ops::relu_bwd_inplace(&mut dy1, &cache.y1r);
-        let dgrid = self.bn_pert_base.backward(&dy1, &cache.bn_base, &cache.grid_wts, &mut grad.bn_pert_base);
+        let dr = Mat::from_vec(ng * g, h, dr_data);
+        // 5. recovery_w, then ReLU and bn_pert_base in one pass.
+        let dy1 = self.recovery_w.backward_owned(dr, &cache.rec_cache, &cache.grid_wts, &mut grad.recovery_w, true).expect("dx");
+        let y1r = &cache.rec_cache.inputs[0];
+        let bnp = &mut grad.bn_pert_base;
+        let dgrid = ops::bn_bwd_act(&dy1, Some(y1r), &cache.bn_base, &cache.grid_wts, &self.bn_pert_base.gamma.data, &mut bnp.gamma.data, &mut bnp.beta.data, None);
+        drop(dy1);
         let nv = inp.variants.len();
         let mut da = Mat::zeros(nv * g, h);
         let mut dq = Mat::zeros(cache.perturbed.len(), h);
@@ -358,7 +371,7 @@ impl<T: Real> GearsModel<T> {
         }
         // 4. Fusion, 3. GO SGConv.
         if let Some(fc) = &cache.fuse_cache {
-            let ds = self.pert_fuse.backward(&dq, fc, &cache.fuse_wts, &mut grad.pert_fuse, true).expect("dx");
+            let ds = self.pert_fuse.backward_owned(dq, fc, &cache.fuse_wts, &mut grad.pert_fuse, true).expect("dx");
             let mut dz = Mat::zeros(cache.needed.len(), h);
             for (o, &gi) in cache.perturbed.iter().enumerate() {
                 for v in &inp.groups[gi].perts {
@@ -370,7 +383,7 @@ impl<T: Real> GearsModel<T> {
             go.apply_transpose_acc(&dpe, Some(&cache.needed), &mut grad.pert_emb);
         }
         // 2. emb_trans_v2 and the positional SGConv.
-        let dbase0 = self.emb_trans_v2.backward(&da, &cache.emb_cache, &cache.base0_wts, &mut grad.emb_trans_v2, true).expect("dx");
+        let dbase0 = self.emb_trans_v2.backward_owned(da, &cache.emb_cache, &cache.base0_wts, &mut grad.emb_trans_v2, true).expect("dx");
         let mut de1 = Mat::zeros(g, h);
         let mut dpos_prop: Option<Mat<T>> = None;
         let mut dpos_raw: Option<Mat<T>> = None;
@@ -391,10 +404,9 @@ impl<T: Real> GearsModel<T> {
             grad.emb_pos.data.iter_mut().zip(&dx.data).for_each(|(a, &b)| *a += b);
         }
         // 1. ReLU and bn_emb.
-        ops::relu_bwd_inplace(&mut de1, &cache.e1);
         let emb_wts = vec![t(inp.n_cells as f64); g];
-        let _ = &emb_wts;
-        let de0 = self.bn_emb.backward(&de1, &cache.bn_emb, &emb_wts, &mut grad.bn_emb);
+        let gb = &mut grad.bn_emb;
+        let de0 = ops::bn_bwd_act(&de1, Some(&cache.e1), &cache.bn_emb, &emb_wts, &self.bn_emb.gamma.data, &mut gb.gamma.data, &mut gb.beta.data, None);
         grad.gene_emb.data.iter_mut().zip(&de0.data).for_each(|(a, &b)| *a += b);
     }
 }

@@ -9,6 +9,7 @@
 
 use super::mat::{gemm_nn, gemm_tn_acc, Mat, Real};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// BatchNorm1d epsilon (PyTorch default).
 pub const BN_EPS: f64 = 1e-5;
@@ -21,10 +22,11 @@ const ROW_CHUNK: usize = 512;
 /// `y = x W^T + b` with `W` stored `out x in` (PyTorch layout).
 pub fn linear_fwd<T: Real>(x: &Mat<T>, w: &Mat<T>, b: &[T]) -> Mat<T> {
     assert_eq!(x.cols, w.cols, "linear: input width");
-    let mut y = Mat::zeros(x.rows, w.rows);
-    for r in 0..y.rows {
-        y.row_mut(r).copy_from_slice(b);
+    let mut data = Vec::with_capacity(x.rows * w.rows);
+    for _ in 0..x.rows {
+        data.extend_from_slice(b);
     }
+    let mut y = Mat::from_vec(x.rows, w.rows, data);
     gemm_nn(&x.data, x.rows, x.cols, &w.data, w.rows, true, T::one(), &mut y.data);
     y
 }
@@ -32,11 +34,16 @@ pub fn linear_fwd<T: Real>(x: &Mat<T>, w: &Mat<T>, b: &[T]) -> Mat<T> {
 /// Backward of [`linear_fwd`]: accumulates `dW += dy^T x`, `db += sum_r dy`, returns `dx = dy W`
 /// when `need_dx`.
 pub fn linear_bwd<T: Real>(x: &Mat<T>, w: &Mat<T>, dy: &Mat<T>, dw: &mut Mat<T>, db: &mut [T], need_dx: bool) -> Option<Mat<T>> {
-    gemm_tn_acc(&dy.data, dy.rows, dy.cols, &x.data, x.cols, &mut dw.data);
     let s = col_sums(dy, None);
     for (a, b) in db.iter_mut().zip(s) {
         *a += b;
     }
+    linear_bwd_no_bias(x, w, dy, dw, need_dx)
+}
+
+/// [`linear_bwd`] without the bias gradient (for callers that already summed `dy`'s columns).
+pub fn linear_bwd_no_bias<T: Real>(x: &Mat<T>, w: &Mat<T>, dy: &Mat<T>, dw: &mut Mat<T>, need_dx: bool) -> Option<Mat<T>> {
+    gemm_tn_acc(&dy.data, dy.rows, dy.cols, &x.data, x.cols, &mut dw.data);
     need_dx.then(|| {
         let mut dx = Mat::zeros(dy.rows, w.cols);
         gemm_nn(&dy.data, dy.rows, dy.cols, &w.data, w.cols, false, T::zero(), &mut dx.data);
@@ -48,10 +55,21 @@ pub fn linear_bwd<T: Real>(x: &Mat<T>, w: &Mat<T>, dy: &Mat<T>, dw: &mut Mat<T>,
 pub fn col_sums<T: Real>(x: &Mat<T>, wts: Option<&[T]>) -> Vec<T> {
     let c = x.cols;
     let add = |acc: &mut Vec<T>, lo: usize, hi: usize| {
+        let acc = &mut acc[..c];
         for r in lo..hi {
-            let w = wts.map_or(T::one(), |w| w[r]);
-            for (a, &v) in acc.iter_mut().zip(x.row(r)) {
-                *a += w * v;
+            let v = &x.row(r)[..c];
+            match wts {
+                Some(w) => {
+                    let w = w[r];
+                    for j in 0..c {
+                        acc[j] += w * v[j];
+                    }
+                }
+                None => {
+                    for j in 0..c {
+                        acc[j] += v[j];
+                    }
+                }
             }
         }
     };
@@ -102,15 +120,23 @@ pub struct BnCache<T> {
 
 /// Train-mode BatchNorm1d over weighted rows: `y = gamma * xhat + beta`.
 pub fn bn_train_fwd<T: Real>(x: &Mat<T>, wts: &[T], gamma: &[T], beta: &[T]) -> (Mat<T>, BnCache<T>) {
+    bn_train_fwd_act(x, wts, gamma, beta, false)
+}
+
+/// [`bn_train_fwd`] followed, when `relu`, by a ReLU in the same pass (same values as
+/// [`relu_inplace`] on the output).
+pub fn bn_train_fwd_act<T: Real>(x: &Mat<T>, wts: &[T], gamma: &[T], beta: &[T], relu: bool) -> (Mat<T>, BnCache<T>) {
     assert_eq!(wts.len(), x.rows);
     let n: T = wts.iter().copied().sum();
     let c = x.cols;
     let mean: Vec<T> = col_sums(x, Some(wts)).into_iter().map(|s| s / n).collect();
     let var: Vec<T> = reduce_rows(x.rows, c, |acc: &mut Vec<T>, lo, hi| {
+        let (acc, mean) = (&mut acc[..c], &mean[..c]);
         for (r, &w) in wts.iter().enumerate().take(hi).skip(lo) {
-            for ((a, &v), &m) in acc.iter_mut().zip(x.row(r)).zip(&mean) {
-                let d = v - m;
-                *a += w * d * d;
+            let v = &x.row(r)[..c];
+            for j in 0..c {
+                let d = v[j] - mean[j];
+                acc[j] += w * d * d;
             }
         }
     })
@@ -119,25 +145,47 @@ pub fn bn_train_fwd<T: Real>(x: &Mat<T>, wts: &[T], gamma: &[T], beta: &[T]) -> 
     .collect();
     let eps = T::from_f64(BN_EPS);
     let inv_std: Vec<T> = var.iter().map(|&v| T::one() / (v + eps).sqrt()).collect();
-    let mut xhat = Mat::zeros(x.rows, c);
-    let mut y = Mat::zeros(x.rows, c);
+    let len = x.rows * c;
+    let mut xhat: Vec<T> = Vec::with_capacity(len);
+    let mut y: Vec<T> = Vec::with_capacity(len);
     let scale: Vec<T> = gamma.iter().zip(&inv_std).map(|(&g, &s)| g * s).collect();
-    xhat.data
+    xhat.spare_capacity_mut()[..len]
         .par_chunks_mut(c * ROW_CHUNK)
-        .zip(y.data.par_chunks_mut(c * ROW_CHUNK))
+        .zip(y.spare_capacity_mut()[..len].par_chunks_mut(c * ROW_CHUNK))
         .zip(x.data.par_chunks(c * ROW_CHUNK))
         .for_each(|((xh, yy), xx)| {
             for ((hr, yr), xr) in xh.chunks_exact_mut(c).zip(yy.chunks_exact_mut(c)).zip(xx.chunks_exact(c)) {
-                for (((((h, yv), &xv), &m), &is), (&sc, &b)) in
-                    hr.iter_mut().zip(yr.iter_mut()).zip(xr).zip(&mean).zip(&inv_std).zip(scale.iter().zip(beta))
-                {
-                    let d = xv - m;
-                    *h = d * is;
-                    *yv = d * sc + b;
+                if relu {
+                    bn_apply_row::<T, true>(xr, hr, yr, &mean, &inv_std, &scale, beta);
+                } else {
+                    bn_apply_row::<T, false>(xr, hr, yr, &mean, &inv_std, &scale, beta);
                 }
             }
         });
-    (y, BnCache { xhat, inv_std, mean, var, n })
+    // SAFETY: the loop above wrote all `len` values of both buffers (the chunks cover 0..len).
+    unsafe {
+        xhat.set_len(len);
+        y.set_len(len);
+    }
+    (Mat::from_vec(x.rows, c, y), BnCache { xhat: Mat::from_vec(x.rows, c, xhat), inv_std, mean, var, n })
+}
+
+/// One row of the BatchNorm forward: `xhat = (x - mean) * inv_std`, `y = (x - mean) * scale + beta`,
+/// ReLU'd when `RELU` (indexed loops over equal-length slices so that they vectorise).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn bn_apply_row<T: Real, const RELU: bool>(
+    x: &[T], xhat: &mut [MaybeUninit<T>], y: &mut [MaybeUninit<T>], mean: &[T], inv_std: &[T], scale: &[T], beta: &[T],
+) {
+    let c = x.len();
+    let (xhat, y, mean, inv_std, scale, beta) = (&mut xhat[..c], &mut y[..c], &mean[..c], &inv_std[..c], &scale[..c], &beta[..c]);
+    let zero = T::zero();
+    for j in 0..c {
+        let d = x[j] - mean[j];
+        xhat[j] = MaybeUninit::new(d * inv_std[j]);
+        let o = d * scale[j] + beta[j];
+        y[j] = MaybeUninit::new(if RELU && o < zero { zero } else { o });
+    }
 }
 
 /// Updates running statistics like PyTorch: `rm = (1-m) rm + m mean`, `rv = (1-m) rv + m var n/(n-1)`.
@@ -171,14 +219,42 @@ pub fn bn_eval_fwd<T: Real>(x: &Mat<T>, gamma: &[T], beta: &[T], running_mean: &
 /// Backward of [`bn_train_fwd`]. `dy` holds, per distinct row, the summed gradient of its copies.
 /// Accumulates `dgamma`, `dbeta` and returns the summed gradient per distinct input row.
 pub fn bn_bwd<T: Real>(dy: &Mat<T>, cache: &BnCache<T>, wts: &[T], gamma: &[T], dgamma: &mut [T], dbeta: &mut [T]) -> Mat<T> {
+    bn_bwd_act(dy, None, cache, wts, gamma, dgamma, dbeta, None)
+}
+
+/// Backward of [`bn_train_fwd_act`]: with `relu_out` (the ReLU's output), `dy` is first masked
+/// where that output is `<= 0` (as [`relu_bwd_inplace`]), in the same passes. When `col_sums_out`
+/// is given, the column sums of the returned gradient are added to it (the bias gradient of a
+/// preceding linear layer), computed in the pass that writes the gradient.
+#[allow(clippy::too_many_arguments)]
+pub fn bn_bwd_act<T: Real>(
+    dy: &Mat<T>, relu_out: Option<&Mat<T>>, cache: &BnCache<T>, wts: &[T], gamma: &[T], dgamma: &mut [T], dbeta: &mut [T],
+    col_sums_out: Option<&mut [T]>,
+) -> Mat<T> {
     let c = dy.cols;
     let xhat = &cache.xhat;
+    let zero = T::zero();
     let sums = reduce_rows(dy.rows, 2 * c, |acc: &mut Vec<T>, lo, hi| {
         let (a1, a2) = acc.split_at_mut(c);
+        let (a1, a2) = (&mut a1[..c], &mut a2[..c]);
         for r in lo..hi {
-            for (((p1, p2), &d), &h) in a1.iter_mut().zip(a2.iter_mut()).zip(dy.row(r)).zip(xhat.row(r)) {
-                *p1 += d;
-                *p2 += d * h;
+            let (d, h) = (&dy.row(r)[..c], &xhat.row(r)[..c]);
+            match relu_out {
+                None => {
+                    for j in 0..c {
+                        a1[j] += d[j];
+                        a2[j] += d[j] * h[j];
+                    }
+                }
+                Some(y) => {
+                    let y = &y.row(r)[..c];
+                    for j in 0..c {
+                        let dj = d[j];
+                        let dj = if y[j] <= zero { zero } else { dj };
+                        a1[j] += dj;
+                        a2[j] += dj * h[j];
+                    }
+                }
             }
         }
     });
@@ -191,18 +267,63 @@ pub fn bn_bwd<T: Real>(dy: &Mat<T>, cache: &BnCache<T>, wts: &[T], gamma: &[T], 
     let a: Vec<T> = (0..c).map(|j| gamma[j] * cache.inv_std[j]).collect();
     let m1: Vec<T> = s1.iter().map(|&s| s / n).collect();
     let m2: Vec<T> = s2.iter().map(|&s| s / n).collect();
-    let mut dx = Mat::zeros(dy.rows, c);
-    dx.data.par_chunks_mut(c * ROW_CHUNK).enumerate().for_each(|(i, out)| {
-        let r0 = i * ROW_CHUNK;
-        for (k, orow) in out.chunks_exact_mut(c).enumerate() {
-            let r = r0 + k;
-            let w = wts[r];
-            for ((((o, &d), &h), &aj), (&u1, &u2)) in orow.iter_mut().zip(dy.row(r)).zip(xhat.row(r)).zip(&a).zip(m1.iter().zip(&m2)) {
-                *o = aj * (d - w * u1 - w * h * u2);
+    let len = dy.rows * c;
+    let mut dx: Vec<T> = Vec::with_capacity(len);
+    let want_sums = col_sums_out.is_some();
+    let part_sums: Vec<Vec<T>> = dx.spare_capacity_mut()[..len]
+        .par_chunks_mut(c * ROW_CHUNK)
+        .enumerate()
+        .map(|(i, out)| {
+            let r0 = i * ROW_CHUNK;
+            let mut acc = if want_sums { vec![zero; c] } else { Vec::new() };
+            for (k, orow) in out.chunks_exact_mut(c).enumerate() {
+                let r = r0 + k;
+                let (w, d, h) = (wts[r], dy.row(r), xhat.row(r));
+                match (relu_out, want_sums) {
+                    (Some(y), true) => bn_bwd_row::<T, true, true>(orow, d, h, y.row(r), w, &a, &m1, &m2, &mut acc),
+                    (Some(y), false) => bn_bwd_row::<T, true, false>(orow, d, h, y.row(r), w, &a, &m1, &m2, &mut acc),
+                    (None, true) => bn_bwd_row::<T, false, true>(orow, d, h, d, w, &a, &m1, &m2, &mut acc),
+                    (None, false) => bn_bwd_row::<T, false, false>(orow, d, h, d, w, &a, &m1, &m2, &mut acc),
+                }
+            }
+            acc
+        })
+        .collect();
+    // SAFETY: every chunk above wrote all of its values and the chunks cover 0..len.
+    unsafe {
+        dx.set_len(len);
+    }
+    if let Some(out) = col_sums_out {
+        for p in part_sums {
+            for (o, v) in out.iter_mut().zip(p) {
+                *o += v;
             }
         }
-    });
-    dx
+    }
+    Mat::from_vec(dy.rows, c, dx)
+}
+
+/// One row of the BatchNorm input gradient `a (d - w m1 - w xhat m2)`, with `d` masked where the
+/// following ReLU's output `y <= 0` when `RELU`, and added to `acc` when `SUMS`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn bn_bwd_row<T: Real, const RELU: bool, const SUMS: bool>(
+    out: &mut [MaybeUninit<T>], d: &[T], xhat: &[T], y: &[T], w: T, a: &[T], m1: &[T], m2: &[T], acc: &mut [T],
+) {
+    let c = out.len();
+    let (d, xhat, y, a, m1, m2) = (&d[..c], &xhat[..c], &y[..c], &a[..c], &m1[..c], &m2[..c]);
+    let zero = T::zero();
+    let acc = if SUMS { &mut acc[..c] } else { acc };
+    for j in 0..c {
+        // Unconditional load, then a select: keeps the loop vectorisable.
+        let dj = d[j];
+        let dj = if RELU && y[j] <= zero { zero } else { dj };
+        let v = a[j] * (dj - w * m1[j] - w * xhat[j] * m2[j]);
+        out[j] = MaybeUninit::new(v);
+        if SUMS {
+            acc[j] += v;
+        }
+    }
 }
 
 /// Elements per rayon task in element-wise loops (large enough to amortise scheduling).
@@ -235,12 +356,32 @@ pub fn relu_bwd_inplace<T: Real>(dy: &mut Mat<T>, y: &Mat<T>) {
 pub fn renorm_rows<T: Real>(e: &mut Mat<T>, max_norm: f64) {
     let c = e.cols;
     e.data.par_chunks_mut(c * ROW_CHUNK).flat_map_iter(|rows| rows.chunks_mut(c)).for_each(|row| {
-        let norm = row.iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>().sqrt();
+        let norm = sum_squares_f64(row).sqrt();
         if norm > max_norm {
             let s = T::from_f64(max_norm / (norm + 1e-7));
             row.iter_mut().for_each(|v| *v *= s);
         }
     });
+}
+
+/// Sum of squares in f64 with eight independent partial sums (a reassociated sum that
+/// vectorises; the serial sum is a latency-bound chain, and this runs on every embedding row
+/// at every step).
+fn sum_squares_f64<T: Real>(row: &[T]) -> f64 {
+    let mut acc = [0f64; 8];
+    let chunks = row.chunks_exact(8);
+    let rest = chunks.remainder();
+    for ch in chunks {
+        for k in 0..8 {
+            let v = ch[k].to_f64();
+            acc[k] += v * v;
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for v in rest {
+        s += v.to_f64() * v.to_f64();
+    }
+    s
 }
 
 #[cfg(test)]

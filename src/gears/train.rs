@@ -81,6 +81,19 @@ pub struct EpochLog {
     pub val_mse_de: Option<f64>,
     /// Validation mean `pearson_delta`.
     pub val_pearson_delta: Option<f64>,
+    /// CPU seconds (user + system, all threads) of this process during the training steps, from
+    /// `/proc/self/stat` (0 where that is not available). Steadier than `seconds` on a shared machine.
+    #[serde(default)]
+    pub cpu_seconds: f64,
+}
+
+/// User + system CPU seconds of this process so far (Linux `/proc/self/stat`; 0 elsewhere).
+pub fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Mutable training state (what a checkpoint holds).
@@ -177,6 +190,7 @@ impl<'a> TrainContext<'a> {
         );
         bar.set_prefix(format!("{}/{}", e + 1, self.cfg.epochs));
         let t0 = Instant::now();
+        let cpu0 = process_cpu_seconds();
         let (mut sum_l, mut sum_d) = (0.0, 0.0);
         for (s, batch) in order.chunks_exact(self.cfg.batch_size).enumerate() {
             if hooks.interrupt.is_some_and(|f| f.load(Ordering::SeqCst)) {
@@ -201,6 +215,7 @@ impl<'a> TrainContext<'a> {
         }
         bar.finish_and_clear();
         let seconds = t0.elapsed().as_secs_f64();
+        let cpu_seconds = process_cpu_seconds() - cpu0;
         let (val_mse_de, val_pearson_delta) = if self.val_conds.is_empty() {
             (None, None)
         } else {
@@ -208,7 +223,7 @@ impl<'a> TrainContext<'a> {
             (Some(s.mse_de), Some(s.pearson_delta))
         };
         let n = steps.max(1) as f64;
-        Ok(EpochLog { epoch: e + 1, lr, train_loss: sum_l / n, train_direction: sum_d / n, steps, seconds, val_mse_de, val_pearson_delta })
+        Ok(EpochLog { epoch: e + 1, lr, train_loss: sum_l / n, train_direction: sum_d / n, steps, seconds, val_mse_de, val_pearson_delta, cpu_seconds })
     }
 
     /// One optimisation step on the given cells; returns (loss, logged direction term).
@@ -235,9 +250,7 @@ impl<'a> TrainContext<'a> {
         let cache = cache.expect("train-mode cache");
         let mu: Vec<f32> = self.means.ctrl.iter().map(|&v| v as f32).collect();
         let out = autofocus_loss(&delta, &cells, &x, &y, &mu);
-        for (_, p) in grad.params_mut() {
-            p.fill_zero();
-        }
+        // `grad` is all zero here: created so, and cleared by every Adam step.
         model.backward(&self.coexpr, &self.go, &inp, &cache, &out.d_delta, grad);
         model.update_running(&cache);
         let perturbed = inp.groups.iter().any(|gr| !gr.perts.is_empty());
