@@ -51,8 +51,8 @@ fi
 if [ ! -f "$WORK/split/test.txt" ]; then
     "$GRAPHREACH" split "$DATA" --scheme simulation --seed "$SPLIT_SEED" --out "$WORK/split" --force
 fi
-# `graphreach split` leaves ctrl out of train.txt ("always training"), while `graphreach train`
-# trains on the listed conditions only; GEARS trains on the control cells too, so list ctrl.
+# `graphreach split` leaves ctrl out of train.txt ("always training"); `graphreach train` adds the
+# control cells itself (as GEARS trains on them); listing ctrl explicitly changes nothing.
 (grep -v '^ctrl$' "$WORK/split/train.txt"; echo ctrl) > "$WORK/split/train_with_ctrl.txt"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; threads $THREADS; epochs $EPOCHS; seeds $SEEDS"
 

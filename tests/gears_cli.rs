@@ -74,3 +74,38 @@ fn train_names_perturbed_genes_missing_from_the_go_graph() {
     assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// GEARS trains on the control cells too: `train` adds `ctrl` to a list that lacks it (a split part
+/// or a selection TSV never lists it) unless `--no-train-ctrl` is given.
+#[test]
+fn train_adds_control_cells_unless_told_not_to() {
+    use graphreach::gears::toy::{toy_dataset, ToySpec};
+    let dir = std::path::PathBuf::from(out_dir("train-ctrl"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pert_genes: Vec<String> = (0..4).map(|i| format!("P{i:02}")).collect();
+    let data = toy_dataset(&ToySpec { n_genes: 10, pert_genes, modules: vec![0; 4], cells_per_pert: 6, n_ctrl: 20, seed: 2 });
+    let d = dir.join("toy.h5ad");
+    graphreach::data::store::write_dataset(data, None, &d, false).unwrap();
+    let g = dir.join("go.csv");
+    std::fs::write(&g, "source,target,importance\nP00,P01,0.5\nP01,P00,0.5\nP02,P03,0.25\nP03,P02,0.25\n").unwrap();
+    let (tr, te) = (dir.join("train.txt"), dir.join("test.txt"));
+    std::fs::write(&tr, "P00\nP01+ctrl\nP02\n").unwrap();
+    std::fs::write(&te, "P03\n").unwrap();
+    let s = |p: &std::path::PathBuf| p.display().to_string();
+    let conds = |name: &str, extra: &[&str]| {
+        let (out, ds, gs, trs, tes) = (s(&dir.join(name)), s(&d), s(&g), s(&tr), s(&te));
+        let mut args = vec!["train", "--data", &ds, "--graph", &gs, "--train", &trs, "--test", &tes, "--out", &out];
+        args.extend_from_slice(&["--epochs", "1", "--hidden", "4", "--batch-size", "4", "--quiet", "--backend", "cpu"]);
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+        graphreach::gears::checkpoint::load_model(&dir.join(name).join("model.safetensors")).unwrap().meta.train_conditions
+    };
+    let with = conds("with", &[]);
+    assert!(with.iter().any(|c| c == "ctrl"), "ctrl added: {with:?}");
+    assert_eq!(with.len(), 4, "{with:?}");
+    let without = conds("without", &["--no-train-ctrl"]);
+    assert!(!without.iter().any(|c| c == "ctrl"), "ctrl left out: {without:?}");
+    assert_eq!(without.len(), 3, "{without:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -72,6 +72,11 @@ pub struct TrainArgs {
     /// Start over even if DIR already holds a checkpoint.
     #[arg(long, conflicts_with = "resume")]
     pub force: bool,
+    /// Train on the listed perturbations only. By default the control cells are trained on too
+    /// (as GEARS does: its splits append `ctrl` to the training set), whether or not `--train`
+    /// lists `ctrl`; a `graphreach split` part or a `select` TSV never lists it.
+    #[arg(long)]
+    pub no_train_ctrl: bool,
     /// Drop listed perturbations that the dataset does not have (with a note) instead of failing.
     #[arg(long)]
     pub skip_missing: bool,
@@ -133,7 +138,12 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     let graph = crate::graph::io::load_graph(&a.graph)?;
     let pert_names = graph_symbols(&graph)?;
     let mut notes = Vec::new();
-    let train = resolve_conditions(&data, &read_names(&a.train)?, a.skip_missing, &mut notes)?;
+    let mut train = resolve_conditions(&data, &read_names(&a.train)?, a.skip_missing, &mut notes)?;
+    if a.no_train_ctrl {
+        train.retain(|&c| c != 0);
+    } else if !train.contains(&0) {
+        train.insert(0, 0);
+    }
     let val = match &a.val {
         Some(v) => resolve_conditions(&data, &read_names(v)?, a.skip_missing, &mut notes)?.into_iter().filter(|&c| c != 0).collect(),
         None => Vec::new(),

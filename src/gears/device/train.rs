@@ -125,6 +125,7 @@ fn run_epoch<D: TrainDevice>(ctx: &TrainContext, dm: &mut DeviceModel<D>, state:
     );
     bar.set_prefix(format!("{}/{}", e + 1, ctx.cfg.epochs));
     let t0 = Instant::now();
+    let cpu0 = crate::gears::train::process_cpu_seconds();
     let (mut sum_l, mut sum_d) = (0.0, 0.0);
     for (s, batch) in order.chunks_exact(ctx.cfg.batch_size).enumerate() {
         if hooks.interrupt.is_some_and(|f| f.load(Ordering::SeqCst)) {
@@ -150,6 +151,7 @@ fn run_epoch<D: TrainDevice>(ctx: &TrainContext, dm: &mut DeviceModel<D>, state:
     bar.finish_and_clear();
     dm.download(&mut state.model, &mut state.adam)?;
     let seconds = t0.elapsed().as_secs_f64();
+    let cpu_seconds = crate::gears::train::process_cpu_seconds() - cpu0;
     let (val_mse_de, val_pearson_delta) = if ctx.val_conds.is_empty() {
         (None, None)
     } else {
@@ -157,5 +159,5 @@ fn run_epoch<D: TrainDevice>(ctx: &TrainContext, dm: &mut DeviceModel<D>, state:
         (Some(s.mse_de), Some(s.pearson_delta))
     };
     let n = steps.max(1) as f64;
-    Ok(EpochLog { epoch: e + 1, lr, train_loss: sum_l / n, train_direction: sum_d / n, steps, seconds, val_mse_de, val_pearson_delta })
+    Ok(EpochLog { epoch: e + 1, lr, train_loss: sum_l / n, train_direction: sum_d / n, steps, seconds, val_mse_de, val_pearson_delta, cpu_seconds })
 }
