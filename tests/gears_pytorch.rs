@@ -360,7 +360,13 @@ fn compare_f32_step(case: &str) {
     let mut grad = model.zeros_like();
     let cells = u32s(&spec["cells"]);
     let lr = f.meta["lr"].as_f64().unwrap();
-    let (loss, direction) = ctx.step(&mut model, &mut adam, &mut grad, &cells, lr);
+    // The gradients of the step (the step itself hands `grad` back cleared), then the step.
+    let mut grad_model = model.clone();
+    let (loss, direction, _) = ctx.gradients(&mut grad_model, &mut grad, &cells);
+    let mut step_grad = model.zeros_like();
+    let (step_loss, _) = ctx.step(&mut model, &mut adam, &mut step_grad, &cells, lr);
+    assert_eq!(step_loss, loss, "{case}: step and gradients see the same loss");
+    assert!(step_grad.params_mut().into_iter().all(|(_, g)| g.data.iter().all(|&v| v == 0.0)), "{case}: the step clears its gradient");
     let f64s = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
     let mut worst = assert_close_f32(&format!("{case} f32: autofocus loss"), &[loss], &t["loss_autofocus"].1, 0.0);
     worst = worst.max(assert_close_f32(&format!("{case} f32: GEARS loss"), &[loss + direction], &t["loss"].1, 0.0));
@@ -394,7 +400,7 @@ fn compare_f32_step(case: &str) {
     }
     assert!(2 * skipped < total, "{case}: {skipped} of {total} entries with a zero gradient");
     // The second step.
-    let (loss2, direction2) = ctx.step(&mut model, &mut adam, &mut grad, &cells, lr);
+    let (loss2, direction2) = ctx.step(&mut model, &mut adam, &mut step_grad, &cells, lr);
     worst = worst.max(assert_close_f32(&format!("{case} f32: GEARS loss of step 2"), &[loss2 + direction2], &t["loss2"].1, 0.0));
     for (name, p) in model.params_mut() {
         let g = t.get(&format!("grad.{name}")).map_or(vec![1.0; p.data.len()], |v| v.1.clone());

@@ -226,8 +226,18 @@ impl<'a> TrainContext<'a> {
         Ok(EpochLog { epoch: e + 1, lr, train_loss: sum_l / n, train_direction: sum_d / n, steps, seconds, val_mse_de, val_pearson_delta, cpu_seconds })
     }
 
-    /// One optimisation step on the given cells; returns (loss, logged direction term).
+    /// One optimisation step on the given cells; returns (loss, logged direction term). `grad`
+    /// must be all zero on entry and is all zero again on return (Adam clears it as it reads it).
     pub fn step(&self, model: &mut GearsModel<f32>, adam: &mut Adam<f32>, grad: &mut GearsModel<f32>, batch: &[u32], lr: f64) -> (f64, f64) {
+        let (loss, direction, perturbed) = self.gradients(model, grad, batch);
+        adam.step(model, grad, lr, perturbed);
+        (loss, direction)
+    }
+
+    /// The first half of [`Self::step`]: max-norm, train-mode forward, loss and backward into
+    /// `grad` (accumulated; zero it first), with the BatchNorm running statistics updated.
+    /// Returns (loss, logged direction term, whether any cell of the batch is perturbed).
+    pub fn gradients(&self, model: &mut GearsModel<f32>, grad: &mut GearsModel<f32>, batch: &[u32]) -> (f64, f64, bool) {
         model.renorm_embeddings();
         let (inp, cell_group) = self.batch_input(batch);
         let g = self.data.n_genes();
@@ -250,12 +260,10 @@ impl<'a> TrainContext<'a> {
         let cache = cache.expect("train-mode cache");
         let mu: Vec<f32> = self.means.ctrl.iter().map(|&v| v as f32).collect();
         let out = autofocus_loss(&delta, &cells, &x, &y, &mu);
-        // `grad` is all zero here: created so, and cleared by every Adam step.
         model.backward(&self.coexpr, &self.go, &inp, &cache, &out.d_delta, grad);
         model.update_running(&cache);
         let perturbed = inp.groups.iter().any(|gr| !gr.perts.is_empty());
-        adam.step(model, grad, lr, perturbed);
-        (out.loss, out.direction)
+        (out.loss, out.direction, perturbed)
     }
 
     /// Groups the cells of a batch (same condition and positional variant) and returns each cell's group.
