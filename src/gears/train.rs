@@ -122,6 +122,29 @@ pub struct Hooks<'a> {
     pub progress: bool,
 }
 
+/// Where the steps of an epoch run: the CPU reference ([`TrainContext::fit`]) or a device trainer
+/// (`gears::device::train`), driven by the one epoch loop of [`TrainContext::fit_with`].
+pub trait Stepper {
+    /// One optimisation step on the cells `batch` at learning rate `lr`; returns (loss, logged
+    /// direction term).
+    fn step(&mut self, ctx: &TrainContext, state: &mut TrainState, batch: &[u32], lr: f64) -> Result<(f64, f64)>;
+    /// Brings the trained weights into `state` at the end of an epoch (nothing to do on the CPU).
+    fn sync(&mut self, _state: &mut TrainState) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The CPU steps: [`TrainContext::step`] on the host model with one reused gradient buffer.
+struct CpuStepper {
+    grad: GearsModel<f32>,
+}
+
+impl Stepper for CpuStepper {
+    fn step(&mut self, ctx: &TrainContext, state: &mut TrainState, batch: &[u32], lr: f64) -> Result<(f64, f64)> {
+        Ok(ctx.step(&mut state.model, &mut state.adam, &mut self.grad, batch, lr))
+    }
+}
+
 impl<'a> TrainContext<'a> {
     /// A fresh model and optimiser.
     pub fn new_state(&self) -> TrainState {
@@ -139,10 +162,15 @@ impl<'a> TrainContext<'a> {
         (0..self.data.n_cells() as u32).filter(|&c| is_train[self.data.cell_condition[c as usize] as usize]).collect()
     }
 
-    /// Runs the remaining epochs, calling `on_epoch` after each (checkpointing).
+    /// Runs the remaining epochs on the CPU, calling `on_epoch` after each (checkpointing).
     pub fn fit(&self, state: &mut TrainState, hooks: Hooks, on_epoch: &mut dyn FnMut(&TrainState) -> Result<()>) -> Result<()> {
+        let mut cpu = CpuStepper { grad: state.model.zeros_like() };
+        self.fit_with(state, hooks, on_epoch, &mut cpu)
+    }
+
+    /// The training examples, after checking the settings and that at least one batch fits.
+    pub fn checked_examples(&self) -> Result<Vec<u32>> {
         self.cfg.validate()?;
-        keep_freed_memory();
         let examples = self.examples();
         if examples.len() < self.cfg.batch_size {
             return Err(Error::invalid(format!(
@@ -151,10 +179,17 @@ impl<'a> TrainContext<'a> {
                 self.cfg.batch_size
             )));
         }
-        let mut grad = state.model.zeros_like();
+        Ok(examples)
+    }
+
+    /// [`Self::fit`] with the steps taken by `stepper` (the CPU, or a device trainer): the same
+    /// shuffling, batching, learning-rate schedule, validation and model selection.
+    pub fn fit_with(&self, state: &mut TrainState, hooks: Hooks, on_epoch: &mut dyn FnMut(&TrainState) -> Result<()>, stepper: &mut dyn Stepper) -> Result<()> {
+        keep_freed_memory();
+        let examples = self.checked_examples()?;
         while state.epochs_done < self.cfg.epochs {
             let e = state.epochs_done;
-            let log = self.run_epoch(state, &examples, &mut grad, e, hooks)?;
+            let log = self.run_epoch(state, &examples, stepper, e, hooks)?;
             state.log.push(log);
             state.epochs_done += 1;
             let keep = match (self.cfg.model_selection, state.log.last().and_then(|l| l.val_mse_de)) {
@@ -175,7 +210,7 @@ impl<'a> TrainContext<'a> {
         Ok(())
     }
 
-    fn run_epoch(&self, state: &mut TrainState, examples: &[u32], grad: &mut GearsModel<f32>, e: usize, hooks: Hooks) -> Result<EpochLog> {
+    fn run_epoch(&self, state: &mut TrainState, examples: &[u32], stepper: &mut dyn Stepper, e: usize, hooks: Hooks) -> Result<EpochLog> {
         let lr = self.cfg.lr_at(e);
         let mut order = examples.to_vec();
         let mut rng = SplitMix64::new(mix(self.cfg.seed ^ mix(e as u64 + 1)));
@@ -201,7 +236,7 @@ impl<'a> TrainContext<'a> {
                     state.epochs_done
                 )));
             }
-            let (l, d) = self.step(&mut state.model, &mut state.adam, grad, batch, lr);
+            let (l, d) = stepper.step(self, state, batch, lr)?;
             if !l.is_finite() {
                 bar.abandon();
                 return Err(Error::invalid(format!("training diverged: loss {l} at epoch {} step {}", e + 1, s + 1)));
@@ -214,6 +249,7 @@ impl<'a> TrainContext<'a> {
             }
         }
         bar.finish_and_clear();
+        stepper.sync(state)?;
         let seconds = t0.elapsed().as_secs_f64();
         let cpu_seconds = process_cpu_seconds() - cpu0;
         let (val_mse_de, val_pearson_delta) = if self.val_conds.is_empty() {

@@ -1,4 +1,4 @@
-//! The epoch loop of [`crate::gears::train`] with the training step on a [`TrainDevice`]: same
+//! The training step on a [`TrainDevice`], driven by the epoch loop of [`TrainContext::fit_with`]: same
 //! shuffling, batching, learning-rate schedule, loss and model selection. The device model is
 //! copied back into the host [`TrainState`] after every epoch, so validation, checkpoints and
 //! evaluation use the host path unchanged.
@@ -6,14 +6,9 @@
 use super::model::DeviceModel;
 use super::TrainDevice;
 use crate::error::{Error, Result};
-use crate::gears::config::ModelSelection;
 use crate::gears::loss::{autofocus_loss, LossCell};
 use crate::gears::mat::Mat;
-use crate::gears::metrics::summarise;
-use crate::gears::train::{keep_freed_memory, EpochLog, Hooks, TrainContext, TrainState};
-use crate::rng::{mix, SplitMix64};
-use std::sync::atomic::Ordering;
-use std::time::Instant;
+use crate::gears::train::{Hooks, Stepper, TrainContext, TrainState};
 
 /// One optimisation step on the device; returns (loss, logged direction term). Same as
 /// [`TrainContext::step`].
@@ -73,91 +68,25 @@ pub fn self_check<D: TrainDevice>(ctx: &TrainContext, dev: &D, state: &TrainStat
     Ok(rel)
 }
 
-/// [`TrainContext::fit`] with the steps on `dev` (after [`self_check`] on the first batch).
-pub fn fit_on_device<D: TrainDevice>(ctx: &TrainContext, dev: &D, state: &mut TrainState, hooks: Hooks, on_epoch: &mut dyn FnMut(&TrainState) -> Result<()>) -> Result<()> {
-    ctx.cfg.validate()?;
-    keep_freed_memory();
-    let examples = ctx.examples();
-    if examples.len() < ctx.cfg.batch_size {
-        return Err(Error::invalid(format!(
-            "only {} training cells for a batch size of {}; lower --batch-size or train on more perturbations",
-            examples.len(),
-            ctx.cfg.batch_size
-        )));
-    }
-    self_check(ctx, dev, state, &examples[..ctx.cfg.batch_size])?;
-    let mut dm = DeviceModel::upload(dev, &state.model, &state.adam, &ctx.coexpr)?;
-    while state.epochs_done < ctx.cfg.epochs {
-        let e = state.epochs_done;
-        let log = run_epoch(ctx, &mut dm, state, &examples, e, hooks)?;
-        state.log.push(log);
-        state.epochs_done += 1;
-        let keep = match (ctx.cfg.model_selection, state.log.last().and_then(|l| l.val_mse_de)) {
-            (ModelSelection::BestVal, Some(v)) if !ctx.val_conds.is_empty() => {
-                let better = state.best_val.is_none_or(|b| v < b);
-                if better {
-                    state.best_val = Some(v);
-                }
-                better
-            }
-            _ => true,
-        };
-        if keep {
-            state.selected = Some((state.model.clone(), e + 1));
-        }
-        on_epoch(state)?;
-    }
-    Ok(())
+/// The device steps: [`device_step`] on a [`DeviceModel`], copied back to the host after each epoch.
+struct DeviceStepper<'d, D: TrainDevice> {
+    dm: DeviceModel<'d, D>,
 }
 
-fn run_epoch<D: TrainDevice>(ctx: &TrainContext, dm: &mut DeviceModel<D>, state: &mut TrainState, examples: &[u32], e: usize, hooks: Hooks) -> Result<EpochLog> {
-    let lr = ctx.cfg.lr_at(e);
-    let mut order = examples.to_vec();
-    let mut rng = SplitMix64::new(mix(ctx.cfg.seed ^ mix(e as u64 + 1)));
-    for i in (1..order.len()).rev() {
-        order.swap(i, rng.below(i as u64 + 1) as usize);
+impl<D: TrainDevice> Stepper for DeviceStepper<'_, D> {
+    fn step(&mut self, ctx: &TrainContext, _state: &mut TrainState, batch: &[u32], lr: f64) -> Result<(f64, f64)> {
+        device_step(ctx, &mut self.dm, batch, lr)
     }
-    let steps = order.len() / ctx.cfg.batch_size;
-    let bar = if hooks.progress { indicatif::ProgressBar::new(steps as u64) } else { indicatif::ProgressBar::hidden() };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} steps {elapsed}<{eta} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar.set_prefix(format!("{}/{}", e + 1, ctx.cfg.epochs));
-    let t0 = Instant::now();
-    let cpu0 = crate::gears::train::process_cpu_seconds();
-    let (mut sum_l, mut sum_d) = (0.0, 0.0);
-    for (s, batch) in order.chunks_exact(ctx.cfg.batch_size).enumerate() {
-        if hooks.interrupt.is_some_and(|f| f.load(Ordering::SeqCst)) {
-            bar.abandon();
-            return Err(Error::Interrupted(format!(
-                "stopped during epoch {} after {} finished epoch(s); the last finished epoch's checkpoint is kept (continue with --resume)",
-                e + 1,
-                state.epochs_done
-            )));
-        }
-        let (l, d) = device_step(ctx, dm, batch, lr)?;
-        if !l.is_finite() {
-            bar.abandon();
-            return Err(Error::invalid(format!("training diverged: loss {l} at epoch {} step {}", e + 1, s + 1)));
-        }
-        sum_l += l;
-        sum_d += d;
-        bar.inc(1);
-        if s % 20 == 0 {
-            bar.set_message(format!("loss {:.4}", sum_l / (s + 1) as f64));
-        }
+
+    fn sync(&mut self, state: &mut TrainState) -> Result<()> {
+        self.dm.download(&mut state.model, &mut state.adam)
     }
-    bar.finish_and_clear();
-    dm.download(&mut state.model, &mut state.adam)?;
-    let seconds = t0.elapsed().as_secs_f64();
-    let cpu_seconds = crate::gears::train::process_cpu_seconds() - cpu0;
-    let (val_mse_de, val_pearson_delta) = if ctx.val_conds.is_empty() {
-        (None, None)
-    } else {
-        let s = summarise(&ctx.evaluate(&state.model, &ctx.val_conds));
-        (Some(s.mse_de), Some(s.pearson_delta))
-    };
-    let n = steps.max(1) as f64;
-    Ok(EpochLog { epoch: e + 1, lr, train_loss: sum_l / n, train_direction: sum_d / n, steps, seconds, val_mse_de, val_pearson_delta, cpu_seconds })
+}
+
+/// [`TrainContext::fit`] with the steps on `dev` (after [`self_check`] on the first batch).
+pub fn fit_on_device<D: TrainDevice>(ctx: &TrainContext, dev: &D, state: &mut TrainState, hooks: Hooks, on_epoch: &mut dyn FnMut(&TrainState) -> Result<()>) -> Result<()> {
+    let examples = ctx.checked_examples()?;
+    self_check(ctx, dev, state, &examples[..ctx.cfg.batch_size])?;
+    let dm = DeviceModel::upload(dev, &state.model, &state.adam, &ctx.coexpr)?;
+    ctx.fit_with(state, hooks, on_epoch, &mut DeviceStepper { dm })
 }
