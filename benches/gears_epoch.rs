@@ -25,8 +25,6 @@ fn cpu_seconds() -> f64 {
 
 /// Times the parts of 100 training steps.
 fn split_timing(ctx: &TrainContext, state: &mut graphreach::gears::train::TrainState) {
-    use graphreach::gears::loss::{autofocus_loss, LossCell};
-    use graphreach::gears::mat::Mat;
     graphreach::gears::train::keep_freed_memory();
     let mut ex = ctx.examples();
     let mut rng = graphreach::rng::SplitMix64::new(5);
@@ -35,33 +33,22 @@ fn split_timing(ctx: &TrainContext, state: &mut graphreach::gears::train::TrainS
     }
     let mut grad = state.model.zeros_like();
     let (mut tf, mut tb, mut ta, mut tl) = (0.0, 0.0, 0.0, 0.0);
-    let g = ctx.data.n_genes();
     let mut groups = 0;
     for batch in ex.chunks_exact(32).take(100) {
-        let (inp, cg) = ctx.batch_input(batch);
-        let mut x = Mat::<f32>::zeros(batch.len(), g);
-        let mut y = Mat::<f32>::zeros(batch.len(), g);
-        for (i, &c) in batch.iter().enumerate() {
-            ctx.data.x.row_dense_into(ctx.data.ctrl_pairing[c as usize] as usize, x.row_mut(i));
-            ctx.data.x.row_dense_into(c as usize, y.row_mut(i));
-        }
+        let b = ctx.step_batch(batch);
+        let inp = &b.input;
         groups += inp.groups.len();
         let t = Instant::now();
-        let (delta, cache) = state.model.forward(&ctx.coexpr, &ctx.go, &inp, true);
+        let (delta, cache) = state.model.forward(&ctx.coexpr, &ctx.go, inp, true);
         tf += t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let cells: Vec<LossCell> = batch.iter().zip(&cg).map(|(&c, &gr)| {
-            let cond = ctx.data.cell_condition[c as usize];
-            LossCell { group: gr, condition: cond, genes: (cond != 0).then(|| ctx.data.de[cond as usize].non_zeros.as_slice()) }
-        }).collect();
-        let mu: Vec<f32> = ctx.means.ctrl.iter().map(|&v| v as f32).collect();
-        let out = autofocus_loss(&delta, &cells, &x, &y, &mu);
+        let out = ctx.batch_loss(&delta, &b);
         tl += t.elapsed().as_secs_f64();
         let t = Instant::now();
         for (_, p) in grad.params_mut() {
             p.fill_zero();
         }
-        state.model.backward(&ctx.coexpr, &ctx.go, &inp, cache.as_ref().unwrap(), &out.d_delta, &mut grad);
+        state.model.backward(&ctx.coexpr, &ctx.go, inp, cache.as_ref().unwrap(), &out.d_delta, &mut grad);
         tb += t.elapsed().as_secs_f64();
         let t = Instant::now();
         state.adam.step(&mut state.model, &mut grad, 1e-3, true);

@@ -15,7 +15,6 @@ use graphreach::gears::device::model::DeviceModel;
 use graphreach::gears::device::ops::{self as dops, DMat, HostCsr};
 use graphreach::gears::device::{Gemm, TrainDevice};
 use graphreach::gears::graph_norm::Propagation;
-use graphreach::gears::loss::{autofocus_loss, LossCell};
 use graphreach::gears::mat::Mat;
 use graphreach::gears::model::GearsModel;
 use graphreach::gears::ops;
@@ -223,29 +222,14 @@ fn toy_context<'a>(data: &'a Dataset, names: &[String], go: Propagation, cfg: Ge
 /// The CPU step of `TrainContext::step`, split so that δ, loss and gradients can be compared.
 fn cpu_step(ctx: &TrainContext, model: &mut GearsModel<f32>, adam: &mut Adam<f32>, batch: &[u32], lr: f64) -> (Mat<f32>, f64, GearsModel<f32>) {
     model.renorm_embeddings();
-    let (inp, cell_group) = ctx.batch_input(batch);
-    let g = ctx.data.n_genes();
-    let (mut x, mut y) = (Mat::<f32>::zeros(batch.len(), g), Mat::<f32>::zeros(batch.len(), g));
-    for (i, &c) in batch.iter().enumerate() {
-        ctx.data.x.row_dense_into(ctx.data.ctrl_pairing[c as usize] as usize, x.row_mut(i));
-        ctx.data.x.row_dense_into(c as usize, y.row_mut(i));
-    }
-    let cells: Vec<LossCell> = batch
-        .iter()
-        .zip(&cell_group)
-        .map(|(&c, &gr)| {
-            let cond = ctx.data.cell_condition[c as usize];
-            LossCell { group: gr, condition: cond, genes: (cond != 0).then(|| ctx.data.de[cond as usize].non_zeros.as_slice()) }
-        })
-        .collect();
-    let (delta, cache) = model.forward(&ctx.coexpr, &ctx.go, &inp, true);
+    let b = ctx.step_batch(batch);
+    let (delta, cache) = model.forward(&ctx.coexpr, &ctx.go, &b.input, true);
     let cache = cache.unwrap();
-    let mu: Vec<f32> = ctx.means.ctrl.iter().map(|&v| v as f32).collect();
-    let out = autofocus_loss(&delta, &cells, &x, &y, &mu);
+    let out = ctx.batch_loss(&delta, &b);
     let mut grad = model.zeros_like();
-    model.backward(&ctx.coexpr, &ctx.go, &inp, &cache, &out.d_delta, &mut grad);
+    model.backward(&ctx.coexpr, &ctx.go, &b.input, &cache, &out.d_delta, &mut grad);
     model.update_running(&cache);
-    let perturbed = inp.groups.iter().any(|gr| !gr.perts.is_empty());
+    let perturbed = b.perturbed();
     let g2 = grad.clone();
     adam.step(model, &mut grad, lr, perturbed);
     (delta, out.loss, g2)
@@ -292,24 +276,9 @@ fn check_training_steps<D: TrainDevice>(d: &D, pos_quirk: bool, resync: bool) {
         // The loss (host) of the device δ.
         dm.zero_grads().unwrap();
         let d_delta = {
-            let (inp2, cell_group) = ctx.batch_input(&batch);
-            assert_eq!(inp2, inp);
-            let g = ctx.data.n_genes();
-            let (mut x, mut y) = (Mat::<f32>::zeros(batch.len(), g), Mat::<f32>::zeros(batch.len(), g));
-            for (i, &c) in batch.iter().enumerate() {
-                ctx.data.x.row_dense_into(ctx.data.ctrl_pairing[c as usize] as usize, x.row_mut(i));
-                ctx.data.x.row_dense_into(c as usize, y.row_mut(i));
-            }
-            let cells: Vec<LossCell> = batch
-                .iter()
-                .zip(&cell_group)
-                .map(|(&c, &gr)| {
-                    let cond = ctx.data.cell_condition[c as usize];
-                    LossCell { group: gr, condition: cond, genes: (cond != 0).then(|| ctx.data.de[cond as usize].non_zeros.as_slice()) }
-                })
-                .collect();
-            let mu: Vec<f32> = ctx.means.ctrl.iter().map(|&v| v as f32).collect();
-            let out = autofocus_loss(&ddelta, &cells, &x, &y, &mu);
+            let b = ctx.step_batch(&batch);
+            assert_eq!(b.input, inp);
+            let out = ctx.batch_loss(&ddelta, &b);
             assert!((out.loss - loss).abs() <= 1e-4 * f * loss.abs().max(1e-3), "step {step}: loss {} vs {loss}", out.loss);
             out.d_delta
         };

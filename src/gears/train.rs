@@ -6,7 +6,7 @@
 use super::adam::{Adam, AdamConfig};
 use super::config::{EvalMode, GearsConfig, ModelSelection};
 use super::graph_norm::Propagation;
-use super::loss::{autofocus_loss, LossCell};
+use super::loss::{autofocus_loss, LossCell, LossOut};
 use super::mat::Mat;
 use super::metrics::{pert_metrics, summarise, PertMetrics};
 use super::model::{ForwardInput, GearsModel, Group, Variant};
@@ -120,6 +120,25 @@ pub struct Hooks<'a> {
     pub interrupt: Option<&'a AtomicBool>,
     /// Show a progress bar per epoch on stderr.
     pub progress: bool,
+}
+
+/// One training batch on the host, from [`TrainContext::step_batch`].
+pub struct StepBatch<'d> {
+    /// The groups of identical cells the forward runs on.
+    pub input: ForwardInput,
+    /// Each cell's paired control row (B x G).
+    pub x: Mat<f32>,
+    /// Each cell's own row (B x G).
+    pub y: Mat<f32>,
+    /// Per cell: its group, condition and the genes its loss is taken over.
+    pub cells: Vec<LossCell<'d>>,
+}
+
+impl StepBatch<'_> {
+    /// Whether any cell of the batch is perturbed (Adam leaves the perturbation path alone otherwise).
+    pub fn perturbed(&self) -> bool {
+        self.input.groups.iter().any(|gr| !gr.perts.is_empty())
+    }
 }
 
 /// Where the steps of an epoch run: the CPU reference ([`TrainContext::fit`]) or a device trainer
@@ -275,7 +294,19 @@ impl<'a> TrainContext<'a> {
     /// Returns (loss, logged direction term, whether any cell of the batch is perturbed).
     pub fn gradients(&self, model: &mut GearsModel<f32>, grad: &mut GearsModel<f32>, batch: &[u32]) -> (f64, f64, bool) {
         model.renorm_embeddings();
-        let (inp, cell_group) = self.batch_input(batch);
+        let b = self.step_batch(batch);
+        let (delta, cache) = model.forward(&self.coexpr, &self.go, &b.input, true);
+        let cache = cache.expect("train-mode cache");
+        let out = self.batch_loss(&delta, &b);
+        model.backward(&self.coexpr, &self.go, &b.input, &cache, &out.d_delta, grad);
+        model.update_running(&cache);
+        (out.loss, out.direction, b.perturbed())
+    }
+
+    /// The host side of a training batch: its groups, and the paired control rows (x), the cells'
+    /// own rows (y) and per-cell loss entries that [`Self::batch_loss`] needs.
+    pub fn step_batch(&self, batch: &[u32]) -> StepBatch<'a> {
+        let (input, cell_group) = self.batch_input(batch);
         let g = self.data.n_genes();
         let mut x = Mat::<f32>::zeros(batch.len(), g);
         let mut y = Mat::<f32>::zeros(batch.len(), g);
@@ -283,23 +314,23 @@ impl<'a> TrainContext<'a> {
             self.data.x.row_dense_into(self.data.ctrl_pairing[c as usize] as usize, x.row_mut(i));
             self.data.x.row_dense_into(c as usize, y.row_mut(i));
         }
-        let cells: Vec<LossCell> = batch
+        let data: &'a Dataset = self.data;
+        let cells = batch
             .iter()
             .zip(&cell_group)
             .map(|(&c, &gr)| {
-                let cond = self.data.cell_condition[c as usize];
-                let genes = (cond != 0).then(|| self.data.de[cond as usize].non_zeros.as_slice());
+                let cond = data.cell_condition[c as usize];
+                let genes = (cond != 0).then(|| data.de[cond as usize].non_zeros.as_slice());
                 LossCell { group: gr, condition: cond, genes }
             })
             .collect();
-        let (delta, cache) = model.forward(&self.coexpr, &self.go, &inp, true);
-        let cache = cache.expect("train-mode cache");
+        StepBatch { input, x, y, cells }
+    }
+
+    /// The autofocus loss (and its gradient in δ) of a forward's δ on the batch `b`.
+    pub fn batch_loss(&self, delta: &Mat<f32>, b: &StepBatch) -> LossOut<f32> {
         let mu: Vec<f32> = self.means.ctrl.iter().map(|&v| v as f32).collect();
-        let out = autofocus_loss(&delta, &cells, &x, &y, &mu);
-        model.backward(&self.coexpr, &self.go, &inp, &cache, &out.d_delta, grad);
-        model.update_running(&cache);
-        let perturbed = inp.groups.iter().any(|gr| !gr.perts.is_empty());
-        (out.loss, out.direction, perturbed)
+        autofocus_loss(delta, &b.cells, &b.x, &b.y, &mu)
     }
 
     /// Groups the cells of a batch (same condition and positional variant) and returns each cell's group.

@@ -6,40 +6,20 @@
 use super::model::DeviceModel;
 use super::TrainDevice;
 use crate::error::{Error, Result};
-use crate::gears::loss::{autofocus_loss, LossCell};
-use crate::gears::mat::Mat;
 use crate::gears::train::{Hooks, Stepper, TrainContext, TrainState};
 
 /// One optimisation step on the device; returns (loss, logged direction term). Same as
 /// [`TrainContext::step`].
 pub fn device_step<D: TrainDevice>(ctx: &TrainContext, dm: &mut DeviceModel<D>, batch: &[u32], lr: f64) -> Result<(f64, f64)> {
     dm.renorm_embeddings()?;
-    let (inp, cell_group) = ctx.batch_input(batch);
-    let g = ctx.data.n_genes();
-    let mut x = Mat::<f32>::zeros(batch.len(), g);
-    let mut y = Mat::<f32>::zeros(batch.len(), g);
-    for (i, &c) in batch.iter().enumerate() {
-        ctx.data.x.row_dense_into(ctx.data.ctrl_pairing[c as usize] as usize, x.row_mut(i));
-        ctx.data.x.row_dense_into(c as usize, y.row_mut(i));
-    }
-    let cells: Vec<LossCell> = batch
-        .iter()
-        .zip(&cell_group)
-        .map(|(&c, &gr)| {
-            let cond = ctx.data.cell_condition[c as usize];
-            let genes = (cond != 0).then(|| ctx.data.de[cond as usize].non_zeros.as_slice());
-            LossCell { group: gr, condition: cond, genes }
-        })
-        .collect();
-    let (delta, cache) = dm.forward(&ctx.go, &inp)?;
-    let mu: Vec<f32> = ctx.means.ctrl.iter().map(|&v| v as f32).collect();
-    let out = autofocus_loss(&delta, &cells, &x, &y, &mu);
+    let b = ctx.step_batch(batch);
+    let (delta, cache) = dm.forward(&ctx.go, &b.input)?;
+    let out = ctx.batch_loss(&delta, &b);
     dm.zero_grads()?;
-    dm.backward(&ctx.go, &inp, &cache, &out.d_delta)?;
+    dm.backward(&ctx.go, &b.input, &cache, &out.d_delta)?;
     dm.update_running(&cache)?;
     drop(cache);
-    let perturbed = inp.groups.iter().any(|gr| !gr.perts.is_empty());
-    dm.adam_step(lr, perturbed)?;
+    dm.adam_step(lr, b.perturbed())?;
     Ok((out.loss, out.direction))
 }
 
