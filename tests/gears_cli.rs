@@ -49,7 +49,7 @@ fn evaluate_names_a_missing_model() {
 
 #[test]
 fn train_names_perturbed_genes_missing_from_the_go_graph() {
-    use graphreach::gears::toy::{toy_dataset, ToySpec};
+    use graphreach::gears::fixtures::{toy_dataset, ToySpec};
     let dir = std::path::PathBuf::from(out_dir("missing-go"));
     std::fs::create_dir_all(&dir).unwrap();
     let pert_genes: Vec<String> = (0..6).map(|i| format!("P{i:02}")).collect();
@@ -79,7 +79,7 @@ fn train_names_perturbed_genes_missing_from_the_go_graph() {
 /// or a selection TSV never lists it) unless `--no-train-ctrl` is given.
 #[test]
 fn train_adds_control_cells_unless_told_not_to() {
-    use graphreach::gears::toy::{toy_dataset, ToySpec};
+    use graphreach::gears::fixtures::{toy_dataset, ToySpec};
     let dir = std::path::PathBuf::from(out_dir("train-ctrl"));
     std::fs::create_dir_all(&dir).unwrap();
     let pert_genes: Vec<String> = (0..4).map(|i| format!("P{i:02}")).collect();
@@ -99,7 +99,7 @@ fn train_adds_control_cells_unless_told_not_to() {
         args.extend_from_slice(extra);
         let o = run(&args);
         assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
-        graphreach::gears::checkpoint::load_model(&dir.join(name).join("model.safetensors")).unwrap().meta.train_conditions
+        graphreach::gears::train::checkpoint::load_model(&dir.join(name).join("model.safetensors")).unwrap().meta.train_conditions
     };
     let with = conds("with", &[]);
     assert!(with.iter().any(|c| c == "ctrl"), "ctrl added: {with:?}");

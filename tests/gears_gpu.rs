@@ -9,18 +9,19 @@
 //! GRAPHREACH_REQUIRE_CUDA=1 makes that a failure).
 
 use graphreach::data::Dataset;
-use graphreach::gears::adam::Adam;
-use graphreach::gears::config::GearsConfig;
+use graphreach::gears::train::adam::Adam;
+use graphreach::gears::train::config::GearsConfig;
 use graphreach::gears::device::model::DeviceModel;
 use graphreach::gears::device::ops::{self as dops, DMat, HostCsr};
 use graphreach::gears::device::{Gemm, TrainDevice};
-use graphreach::gears::graph_norm::Propagation;
-use graphreach::gears::mat::Mat;
-use graphreach::gears::model::GearsModel;
-use graphreach::gears::ops;
-use graphreach::gears::prepare::{coexpression_graph, condition_nodes, ConditionMeans};
-use graphreach::gears::toy::{toy_dataset, ToySpec};
-use graphreach::gears::train::TrainContext;
+use graphreach::gears::net::propagation::Propagation;
+use graphreach::gears::net::mat::Mat;
+use graphreach::gears::net::model::GearsModel;
+use graphreach::gears::net::ops;
+use graphreach::gears::dataset::conditions::{coexpression_graph, condition_nodes};
+use graphreach::gears::dataset::means::ConditionMeans;
+use graphreach::gears::fixtures::{toy_dataset, ToySpec};
+use graphreach::gears::train::fit::TrainContext;
 use graphreach::rng::SplitMix64;
 
 fn required(var: &str) -> bool {
@@ -336,7 +337,7 @@ fn check_training_steps<D: TrainDevice>(d: &D, pos_quirk: bool, resync: bool) {
 }
 
 fn check_adam<D: TrainDevice>(d: &D) {
-    use graphreach::gears::adam::AdamConfig;
+    use graphreach::gears::train::adam::AdamConfig;
     use graphreach::gears::device::ops::AdamScalars;
     let mut model = GearsModel::<f32>::init(7, 5, 3, 1);
     let mut adam = Adam::new(&model, AdamConfig::default());
@@ -436,7 +437,7 @@ fn cuda_training_steps_match_the_cpu_trainer() {
 /// Adam step counts) and the loss decreases.
 fn check_fit<D: TrainDevice>(d: &D) {
     use graphreach::gears::device::train::{fit_on_device, self_check};
-    use graphreach::gears::train::Hooks;
+    use graphreach::gears::train::fit::Hooks;
     let (data, names, go) = toy_setup();
     let cfg = GearsConfig { hidden: 16, batch_size: 32, epochs: 2, lr: 3e-3, ..Default::default() };
     let ctx = toy_context(&data, &names, go, cfg);

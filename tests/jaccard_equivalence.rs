@@ -6,7 +6,7 @@
 mod gpu_common;
 
 use gpu_common::for_each_gpu;
-use graphreach::graph::gobuild::{build, read_gene2go, read_universe, CpuJaccard, GoBuildConfig, GoGraph, GoIndex, JaccardTopK};
+use graphreach::graph::go_build::{build, read_gene2go, read_universe, CpuJaccard, GoBuildConfig, GoGraph, GoIndex, JaccardTopK};
 use graphreach::rng::SplitMix64;
 use std::path::PathBuf;
 use std::time::Instant;

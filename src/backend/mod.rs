@@ -31,7 +31,7 @@ pub mod source;
 pub mod wgpu;
 
 use crate::error::Result;
-use crate::graph::gobuild::{CpuJaccard, JaccardTopK};
+use crate::graph::go_build::{CpuJaccard, JaccardTopK};
 use crate::graph::Csr;
 use crate::select::sets::{BallLayout, BallSet, SetList};
 use serde::Serialize;

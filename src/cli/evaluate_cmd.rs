@@ -1,11 +1,12 @@
 //! `graphreach evaluate`: evaluate a trained GEARS model (and the baselines) on perturbations.
 
 use crate::error::{Error, Result};
-use crate::gears::checkpoint::load_model;
-use crate::gears::prepare::{condition_nodes, resolve_conditions, ConditionMeans};
-use crate::gears::report::build_report;
-use crate::gears::train::TrainContext;
 use crate::gears::EvalMode;
+use crate::gears::dataset::conditions::{condition_nodes, resolve_conditions};
+use crate::gears::dataset::means::ConditionMeans;
+use crate::gears::eval::report::build_report;
+use crate::gears::train::checkpoint::load_model;
+use crate::gears::train::fit::TrainContext;
 use crate::select::pool::{read_names, NameList};
 use clap::Args;
 use std::path::PathBuf;

@@ -2,17 +2,18 @@
 
 use crate::backend::BackendChoice;
 use crate::error::{Error, Result};
-use crate::gears::checkpoint::{load_checkpoint, save_checkpoint, save_model, ModelMeta};
-use crate::gears::graph_norm::Propagation;
-use crate::gears::prepare::{coexpression_graph, condition_nodes, graph_symbols, resolve_conditions, ConditionMeans};
-use crate::gears::report::build_report;
-use crate::gears::train::{Hooks, TrainContext, TrainState};
+use crate::gears::dataset::conditions::{coexpression_graph, condition_nodes, graph_symbols, resolve_conditions};
+use crate::gears::dataset::means::ConditionMeans;
+use crate::gears::eval::report::build_report;
+use crate::gears::net::propagation::Propagation;
+use crate::gears::train::checkpoint::{load_checkpoint, save_checkpoint, save_model, ModelMeta};
+use crate::gears::train::fit::{Hooks, TrainContext, TrainState};
 use crate::gears::{CoexprCells, EvalMode, GearsConfig, ModelSelection};
 use crate::select::pool::read_names;
 use clap::Args;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Arguments of `graphreach train`.
 #[derive(Debug, Args)]

@@ -1,4 +1,4 @@
-//! [`DeviceModel`]: the GEARS network of [`crate::gears::model`] on a [`TrainDevice`], with the
+//! [`DeviceModel`]: the GEARS network of [`crate::gears::net::model`] on a [`TrainDevice`], with the
 //! same forward and backward over weighted groups, step for step (see that module for the
 //! algorithm; the comments here number the same stages). Parameters, gradients, Adam moments and
 //! BatchNorm running statistics live on the device; the host builds the small per-batch index
@@ -7,11 +7,11 @@
 use super::ops::{self, AdamScalars, DBnCache, DCsr, DMat, HostCsr};
 use super::{Gemm, TrainDevice};
 use crate::error::Result;
-use crate::gears::adam::{Adam, AdamConfig};
-use crate::gears::graph_norm::Propagation;
-use crate::gears::mat::Mat;
-use crate::gears::model::{ForwardInput, GearsModel, POS_MIX};
-use crate::gears::params::is_perturbation_path;
+use crate::gears::net::mat::Mat;
+use crate::gears::net::model::{ForwardInput, GearsModel, POS_MIX};
+use crate::gears::net::params::is_perturbation_path;
+use crate::gears::net::propagation::Propagation;
+use crate::gears::train::adam::{Adam, AdamConfig};
 use std::collections::HashMap;
 
 /// What an MLP forward keeps for backward.

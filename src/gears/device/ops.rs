@@ -1,10 +1,10 @@
-//! The device ops of the trainer, each the twin of a CPU op in [`crate::gears::ops`],
-//! [`crate::gears::graph_norm`] or [`crate::gears::model`], over [`TrainDevice`] buffers.
+//! The device ops of the trainer, each the twin of a CPU op in [`crate::gears::net::ops`],
+//! [`crate::gears::net::propagation`] or [`crate::gears::net::model`], over [`TrainDevice`] buffers.
 
 use super::{Gemm, TrainDevice};
 use crate::backend::source::{gears as k, GearsParams};
 use crate::error::Result;
-use crate::gears::ops::BN_EPS;
+use crate::gears::net::ops::BN_EPS;
 
 /// A row-major matrix on the device.
 pub struct DMat<B> {
@@ -132,7 +132,7 @@ pub fn colsum<D: TrainDevice>(dev: &D, x: &DMat<D::Buf>, out: &D::Buf, f0: f32, 
     dev.launch(&k::COLSUM, &[&x.buf, out], &[], &params(&[x.rows as u32, x.cols as u32], &[f0, f1]), x.cols as u64)
 }
 
-/// `y = x W^T + b` (W `out x in`), as [`crate::gears::ops::linear_fwd`].
+/// `y = x W^T + b` (W `out x in`), as [`crate::gears::net::ops::linear_fwd`].
 pub fn linear_fwd<D: TrainDevice>(dev: &D, x: &DMat<D::Buf>, w: &DMat<D::Buf>, b: &D::Buf) -> Result<DMat<D::Buf>> {
     let y = zeros(dev, "linear output", x.rows, w.rows)?;
     if y.is_empty() {
@@ -174,10 +174,10 @@ pub fn bn_train<D: TrainDevice>(dev: &D, x: &DMat<D::Buf>, wts: &D::Buf, n: f32,
     Ok((y, DBnCache { xhat, stats, n }))
 }
 
-/// Folds a train-mode batch's statistics into running averages (as [`crate::gears::ops::bn_update_running`]).
+/// Folds a train-mode batch's statistics into running averages (as [`crate::gears::net::ops::bn_update_running`]).
 pub fn bn_running<D: TrainDevice>(dev: &D, cache: &DBnCache<D::Buf>, rmean: &D::Buf, rvar: &D::Buf) -> Result<()> {
     let c = cache.xhat.cols;
-    let m = crate::gears::ops::BN_MOMENTUM as f32;
+    let m = crate::gears::net::ops::BN_MOMENTUM as f32;
     let corr = if cache.n > 1.0 { cache.n / (cache.n - 1.0) } else { 1.0 };
     if c == 0 {
         return Ok(());
@@ -220,7 +220,7 @@ pub fn spmm<D: TrainDevice>(dev: &D, s: &DCsr<D>, h: &DMat<D::Buf>, out: &DMat<D
     dev.launch(&k::SPMM, &[&h.buf, &s.w, &out.buf], &[&s.indptr, &s.idx], &params(&[s.rows as u32, h.cols as u32], &[alpha, beta]), blocks(n))
 }
 
-/// Scales rows of `e` with L2 norm above `max_norm` down to it (as [`crate::gears::ops::renorm_rows`]).
+/// Scales rows of `e` with L2 norm above `max_norm` down to it (as [`crate::gears::net::ops::renorm_rows`]).
 pub fn renorm<D: TrainDevice>(dev: &D, e: &DMat<D::Buf>, max_norm: f32) -> Result<()> {
     if e.rows == 0 {
         return Ok(());
@@ -277,7 +277,7 @@ pub fn indv2_bwd<D: TrainDevice>(dev: &D, dd: &DMat<D::Buf>, u: &DMat<D::Buf>, w
     Ok(du)
 }
 
-/// Adam scalars of one tensor's step, computed as [`crate::gears::adam::Adam::step`] does.
+/// Adam scalars of one tensor's step, computed as [`crate::gears::train::adam::Adam::step`] does.
 #[derive(Clone, Copy, Debug)]
 pub struct AdamScalars {
     /// beta1, beta2, 1 - beta1, 1 - beta2, clip, weight decay, eps, step size, 1 / sqrt(bias correction 2).
@@ -286,7 +286,7 @@ pub struct AdamScalars {
 
 impl AdamScalars {
     /// The scalars of step `t` (1-based) with learning rate `lr`.
-    pub fn new(c: &crate::gears::adam::AdamConfig, t: u64, lr: f64) -> Self {
+    pub fn new(c: &crate::gears::train::adam::AdamConfig, t: u64, lr: f64) -> Self {
         let t32 = t as i32;
         let bc1 = 1.0 - c.beta1.powi(t32);
         let bc2 = (1.0 - c.beta2.powi(t32)).sqrt();

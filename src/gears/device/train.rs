@@ -3,10 +3,10 @@
 //! copied back into the host [`TrainState`] after every epoch, so validation, checkpoints and
 //! evaluation use the host path unchanged.
 
-use super::model::DeviceModel;
 use super::TrainDevice;
+use super::model::DeviceModel;
 use crate::error::{Error, Result};
-use crate::gears::train::{Hooks, Stepper, TrainContext, TrainState};
+use crate::gears::train::fit::{Hooks, Stepper, TrainContext, TrainState};
 
 /// One optimisation step on the device; returns (loss, logged direction term). Same as
 /// [`TrainContext::step`].

@@ -10,7 +10,7 @@ pub use ctx::check_kernels;
 
 use crate::backend::{Backend, CoverageOracle, PowerIterConfig, SpectralNorm, SpectralOperator};
 use crate::error::Result;
-use crate::graph::gobuild::JaccardTopK;
+use crate::graph::go_build::JaccardTopK;
 use crate::graph::Csr;
 use crate::select::sets::{BallLayout, BallSet, SetList};
 use ctx::Ctx;

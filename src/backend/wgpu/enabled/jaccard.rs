@@ -5,7 +5,7 @@ use super::ctx::Ctx;
 use crate::backend::jaccard_plan::{batch_of, check_targets, collect_tile, plan_tiles, JaccardInputs};
 use crate::backend::source::{JaccardParams, JACCARD_CANDIDATES};
 use crate::error::{Error, Result};
-use crate::graph::gobuild::{GoBuildConfig, GoIndex, JaccardTopK, TargetBatch};
+use crate::graph::go_build::{GoBuildConfig, GoIndex, JaccardTopK, TargetBatch};
 use std::ops::Range;
 use std::sync::Mutex;
 

@@ -69,7 +69,7 @@ fn threshold_table_equals_the_division_rule() {
 
 #[test]
 fn malformed_input_names_file_and_line() {
-    let dir = std::env::temp_dir().join(format!("graphreach-gobuild-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("graphreach-go-build-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.tsv");
     std::fs::write(&bad, "symbol\tentrez_id\tgo_id\tontology\tevidence\nA\t1\tGO:1\tBP\tIDA\nB\t2\tGO:1\n").unwrap();

@@ -5,14 +5,14 @@
 
 use super::adam::{Adam, AdamConfig};
 use super::config::{EvalMode, GearsConfig, ModelSelection};
-use super::graph_norm::Propagation;
 use super::loss::{autofocus_loss, LossCell, LossOut};
-use super::mat::Mat;
-use super::metrics::{pert_metrics, summarise, PertMetrics};
-use super::model::{ForwardInput, GearsModel, Group, Variant};
-use super::prepare::ConditionMeans;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::gears::dataset::means::ConditionMeans;
+use crate::gears::eval::metrics::{pert_metrics, summarise, PertMetrics};
+use crate::gears::net::mat::Mat;
+use crate::gears::net::model::{ForwardInput, GearsModel, Group, Variant};
+use crate::gears::net::propagation::Propagation;
 use crate::rng::{mix, SplitMix64};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -404,3 +404,7 @@ impl<'a> TrainContext<'a> {
             .collect()
     }
 }
+
+#[cfg(test)]
+#[path = "fit_tests.rs"]
+mod tests;

@@ -7,10 +7,10 @@
 //! The gene-level part (embeddings, co-expression SGConv, `emb_trans_v2`) is computed once per
 //! step on G rows per positional variant instead of B*G rows (all cells are identical there).
 
-use super::graph_norm::Propagation;
 use super::layers::{BatchNorm, Linear, Mlp, MlpCache, Mode};
 use super::mat::{gemm_nn, gemm_tn_acc, Mat, Real};
 use super::ops::{self, BnCache};
+use super::propagation::Propagation;
 use crate::rng::SplitMix64;
 
 fn mode<T>(train: bool, w: &[T]) -> Mode<'_, T> {
@@ -410,3 +410,7 @@ impl<T: Real> GearsModel<T> {
         grad.gene_emb.data.iter_mut().zip(&de0.data).for_each(|(a, &b)| *a += b);
     }
 }
+
+#[cfg(test)]
+#[path = "model_tests.rs"]
+mod tests;

@@ -2,7 +2,7 @@
 //! (control: all genes), averaged over the condition's cells and genes, then over the distinct
 //! conditions of the batch. The direction term has zero gradient and is only reported.
 
-use super::mat::{Mat, Real};
+use crate::gears::net::mat::{Mat, Real};
 
 /// Default weight of the (logged) direction term (`direction_lambda` in GEARS `model_initialize`).
 pub const DIRECTION_LAMBDA: f64 = 0.1;
@@ -82,7 +82,7 @@ fn sign(v: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gears::ops::tests::{check_grad, randm};
+    use crate::gears::net::ops::tests::{check_grad, randm};
     use crate::rng::SplitMix64;
 
     #[test]

@@ -183,7 +183,7 @@ impl<T: Real> Mlp<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gears::ops::tests::{check_grad, randm};
+    use crate::gears::net::ops::tests::{check_grad, randm};
 
     fn loss(m: &Mlp<f64>, x: &Mat<f64>, w: &[f64], up: &Mat<f64>) -> f64 {
         let (y, _) = m.forward(x, Mode::Train(w));

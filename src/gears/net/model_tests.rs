@@ -2,11 +2,11 @@
 //! differences in f64, for the intended semantics, the GEARS positional quirk and the
 //! single-perturbed-cell duplication.
 
-use super::graph_norm::Propagation;
-use super::loss::{autofocus_loss, LossCell};
-use super::mat::Mat;
-use super::model::{ForwardInput, GearsModel, Group, Variant};
-use super::ops::tests::{check_grad, randm};
+use super::{ForwardInput, GearsModel, Group, Variant};
+use crate::gears::net::mat::Mat;
+use crate::gears::net::ops::tests::{check_grad, randm};
+use crate::gears::net::propagation::Propagation;
+use crate::gears::train::loss::{autofocus_loss, LossCell};
 use crate::rng::SplitMix64;
 
 fn graphs() -> (Propagation, Propagation) {

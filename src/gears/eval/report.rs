@@ -3,8 +3,8 @@
 
 use super::baselines::{mean_baseline, LinearBaseline};
 use super::metrics::{pert_metrics, summarise, MetricSummary, PertMetrics};
-use super::model::GearsModel;
-use super::train::TrainContext;
+use crate::gears::net::model::GearsModel;
+use crate::gears::train::fit::TrainContext;
 use serde::{Deserialize, Serialize};
 
 /// Mean metrics of the three baselines.

@@ -7,10 +7,10 @@
 
 use super::adam::{Adam, AdamConfig};
 use super::config::GearsConfig;
-use super::graph_norm::Propagation;
-use super::model::GearsModel;
-use super::train::{EpochLog, TrainState};
+use super::fit::{EpochLog, TrainState};
 use crate::error::{Error, Result};
+use crate::gears::net::model::GearsModel;
+use crate::gears::net::propagation::Propagation;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -249,7 +249,7 @@ pub fn load_checkpoint(path: &Path) -> Result<(TrainState, ModelMeta)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gears::train_check::{toy_context, toy_setup};
+    use crate::gears::fixtures::{toy_context, toy_setup};
 
     #[test]
     fn model_and_checkpoint_round_trip() {

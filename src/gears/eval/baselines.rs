@@ -2,7 +2,7 @@
 //! no change (control mean), the mean of the training perturbations, and a linear model (kernel
 //! ridge on GO-graph neighbourhood features of the perturbed genes).
 
-use super::graph_norm::Propagation;
+use crate::gears::net::propagation::Propagation;
 use std::collections::HashMap;
 
 /// Ridge strength of the linear baseline, relative to the mean diagonal of the feature Gram matrix.

@@ -185,7 +185,7 @@ impl Propagation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gears::ops::tests::{check_grad, randm};
+    use crate::gears::net::ops::tests::{check_grad, randm};
     use crate::rng::SplitMix64;
 
     #[test]

@@ -1,45 +1,10 @@
 //! End-to-end training checks on a small seeded dataset with a planted effect.
 
-use super::config::GearsConfig;
-use super::graph_norm::Propagation;
-use super::prepare::{coexpression_graph, condition_nodes, ConditionMeans};
-use super::report::build_report;
-use super::toy::{toy_dataset, ToySpec};
-use super::train::{Hooks, TrainContext};
-use crate::data::Dataset;
-
-/// 12 perturbed genes in 3 GO modules (+ 4 unperturbed GO nodes), 40 expression genes.
-pub(crate) fn toy_setup(cells_per_pert: usize) -> (Dataset, Vec<String>, Propagation) {
-    let names: Vec<String> = (0..16).map(|i| format!("P{i:02}")).collect();
-    let pert_genes = names[..12].to_vec();
-    let modules: Vec<usize> = (0..12).map(|i| i / 4).collect();
-    let data = toy_dataset(&ToySpec { n_genes: 40, pert_genes, modules: modules.clone(), cells_per_pert, n_ctrl: 150, seed: 3 });
-    let (mut s, mut d, mut w) = (Vec::new(), Vec::new(), Vec::new());
-    for a in 0..12u32 {
-        for b in 0..12u32 {
-            if modules[a as usize] == modules[b as usize] {
-                s.push(a);
-                d.push(b);
-                w.push(if a == b { 1.0 } else { 0.5 });
-            }
-        }
-    }
-    s.extend([12, 13, 14]);
-    d.extend([0, 5, 15]);
-    w.extend([0.2, 0.3, 0.4]);
-    let go = Propagation::from_edges(16, &s, &d, &w).unwrap();
-    (data, names, go)
-}
-
-pub(crate) fn toy_context<'a>(data: &'a Dataset, names: &[String], go: Propagation, cfg: GearsConfig) -> TrainContext<'a> {
-    // Train on 3 perturbations per module, test on the 4th; validation = one training module member.
-    let train: Vec<u32> = (1..=12).filter(|c| (c - 1) % 4 != 3).collect();
-    let test: Vec<u32> = (1..=12).filter(|c| (c - 1) % 4 == 3).collect();
-    let all: Vec<u32> = train.iter().chain(&test).copied().collect();
-    let cond_nodes = condition_nodes(data, &all, names, "toy").unwrap();
-    let coexpr = coexpression_graph(data, &train, cfg.coexpr_cells).unwrap();
-    TrainContext { data, cfg, coexpr, go, cond_nodes, means: ConditionMeans::new(data).unwrap(), train_conds: train, val_conds: test.clone() }
-}
+use super::Hooks;
+use crate::gears::dataset::conditions::condition_nodes;
+use crate::gears::eval::report::build_report;
+use crate::gears::fixtures::{toy_context, toy_setup};
+use crate::gears::GearsConfig;
 
 #[test]
 fn training_beats_the_no_change_baseline_on_held_out_perturbations() {
@@ -67,7 +32,7 @@ fn training_beats_the_no_change_baseline_on_held_out_perturbations() {
 
 #[test]
 fn resuming_from_a_checkpoint_reproduces_an_uninterrupted_run() {
-    use super::checkpoint::{load_checkpoint, save_checkpoint, ModelMeta};
+    use crate::gears::train::checkpoint::{load_checkpoint, save_checkpoint, ModelMeta};
     let (data, names, go) = toy_setup(20);
     let cfg2 = GearsConfig { hidden: 8, epochs: 2, ..Default::default() };
     let ctx2 = toy_context(&data, &names, go.clone(), cfg2.clone());

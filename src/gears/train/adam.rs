@@ -2,9 +2,9 @@
 //! added to the gradient (PyTorch `Adam(weight_decay=...)`, not AdamW), betas (0.9, 0.999),
 //! eps 1e-8, bias-corrected.
 
-use super::mat::Real;
-use super::model::GearsModel;
-use super::params::is_perturbation_path;
+use crate::gears::net::mat::Real;
+use crate::gears::net::model::GearsModel;
+use crate::gears::net::params::is_perturbation_path;
 use rayon::prelude::*;
 
 /// One chunk of (parameter, gradient, first moment, second moment).

@@ -284,5 +284,5 @@ impl GoGraph {
 }
 
 #[cfg(test)]
-#[path = "gobuild_tests.rs"]
+#[path = "go_build_tests.rs"]
 mod tests;

@@ -1,10 +1,11 @@
 //! Small seeded Perturb-seq datasets with a planted perturbation effect, for the trainer's tests and
 //! benchmarks (not the `graphreach simulate` presets): control expression per gene, a common
 //! response shared by every perturbation plus a response shared by perturbations of the same
-//! module (a block of the gene list, e.g. GO neighbours), sparse counts with drop-outs, DE
-//! statistics computed as GEARS preprocessing does (Welch t ranking, non-zero / non-dropout sets).
+//! module (a block of the gene list, e.g. GO neighbours), sparse counts with drop-outs, and the DE
+//! statistics of `graphreach prepare` ([`crate::data::de::compute_de`]: Welch t ranking, non-zero
+//! and non-dropout sets). Also, for the in-crate tests, the trainer problem built on one of them.
 
-use crate::data::{ConditionDe, CsrMatrix, Dataset};
+use crate::data::{CsrMatrix, Dataset};
 use crate::rng::SplitMix64;
 
 /// Shape of a toy dataset.
@@ -83,54 +84,55 @@ pub fn toy_dataset(spec: &ToySpec) -> Dataset {
         ctrl_pairing,
         pairing_seed: spec.seed,
     };
-    d.de = compute_de(&d);
+    d.de = crate::data::de::compute_de(&d.x, &d.cell_condition, d.conditions.len()).0;
     d
 }
 
-/// GEARS-style DE statistics of every condition against control: genes ranked by |Welch t|,
-/// top-20, non-zero and non-dropout sets (spec §1.2). The `ctrl` entry is empty.
-pub fn compute_de(d: &Dataset) -> Vec<ConditionDe> {
-    let (g, nc) = (d.n_genes(), d.conditions.len());
-    let mut sum = vec![vec![0f64; g]; nc];
-    let mut sq = vec![vec![0f64; g]; nc];
-    let mut n = vec![0f64; nc];
-    for c in 0..d.n_cells() {
-        let k = d.cell_condition[c] as usize;
-        n[k] += 1.0;
-        let (idx, val) = d.x.row(c);
-        for (&j, &v) in idx.iter().zip(val) {
-            sum[k][j as usize] += v as f64;
-            sq[k][j as usize] += (v as f64) * (v as f64);
+/// The problem of the in-crate trainer tests: [`toy_setup`] (12 perturbed genes in 3 GO modules, 40
+/// expression genes) and [`toy_context`] (3 perturbations per module trained, the 4th held out).
+#[cfg(test)]
+mod trainer_setup {
+    use super::{toy_dataset, ToySpec};
+    use crate::data::Dataset;
+    use crate::gears::dataset::conditions::{coexpression_graph, condition_nodes};
+    use crate::gears::dataset::means::ConditionMeans;
+    use crate::gears::net::propagation::Propagation;
+    use crate::gears::train::fit::TrainContext;
+    use crate::gears::GearsConfig;
+
+    /// 12 perturbed genes in 3 GO modules (+ 4 unperturbed GO nodes), 40 expression genes.
+    pub(crate) fn toy_setup(cells_per_pert: usize) -> (Dataset, Vec<String>, Propagation) {
+        let names: Vec<String> = (0..16).map(|i| format!("P{i:02}")).collect();
+        let pert_genes = names[..12].to_vec();
+        let modules: Vec<usize> = (0..12).map(|i| i / 4).collect();
+        let data = toy_dataset(&ToySpec { n_genes: 40, pert_genes, modules: modules.clone(), cells_per_pert, n_ctrl: 150, seed: 3 });
+        let (mut s, mut d, mut w) = (Vec::new(), Vec::new(), Vec::new());
+        for a in 0..12u32 {
+            for b in 0..12u32 {
+                if modules[a as usize] == modules[b as usize] {
+                    s.push(a);
+                    d.push(b);
+                    w.push(if a == b { 1.0 } else { 0.5 });
+                }
+            }
         }
+        s.extend([12, 13, 14]);
+        d.extend([0, 5, 15]);
+        w.extend([0.2, 0.3, 0.4]);
+        let go = Propagation::from_edges(16, &s, &d, &w).unwrap();
+        (data, names, go)
     }
-    let stats = |k: usize, j: usize| {
-        let m = sum[k][j] / n[k].max(1.0);
-        let var = if n[k] > 1.0 { (sq[k][j] - n[k] * m * m).max(0.0) / (n[k] - 1.0) } else { 0.0 };
-        (m, var)
-    };
-    let mut out = vec![ConditionDe::default()];
-    for k in 1..nc {
-        let score: Vec<f64> = (0..g)
-            .map(|j| {
-                let ((m1, v1), (m0, v0)) = (stats(k, j), stats(0, j));
-                let se = (v1 / n[k].max(1.0) + v0 / n[0].max(1.0)).sqrt();
-                if se > 0.0 { ((m1 - m0) / se).abs() } else { 0.0 }
-            })
-            .collect();
-        let mut ranked: Vec<u32> = (0..g as u32).collect();
-        ranked.sort_by(|&a, &b| score[b as usize].total_cmp(&score[a as usize]).then(a.cmp(&b)));
-        let nz = |j: usize| stats(k, j).0 != 0.0;
-        let non_zeros: Vec<u32> = (0..g as u32).filter(|&j| nz(j as usize)).collect();
-        let non_dropout: Vec<u32> = (0..g as u32).filter(|&j| nz(j as usize) || stats(0, j as usize).0 == 0.0).collect();
-        let top = |keep: &dyn Fn(u32) -> bool| ranked.iter().copied().filter(|&j| keep(j)).take(20).collect::<Vec<u32>>();
-        out.push(ConditionDe {
-            top20_de: ranked.iter().copied().take(20).collect(),
-            top20_non_dropout: top(&|j| non_dropout.binary_search(&j).is_ok()),
-            top20_non_zero: top(&|j| nz(j as usize)),
-            ranked,
-            non_zeros,
-            non_dropout,
-        });
+
+    pub(crate) fn toy_context<'a>(data: &'a Dataset, names: &[String], go: Propagation, cfg: GearsConfig) -> TrainContext<'a> {
+        // Train on 3 perturbations per module, test on the 4th; validation = one training module member.
+        let train: Vec<u32> = (1..=12).filter(|c| (c - 1) % 4 != 3).collect();
+        let test: Vec<u32> = (1..=12).filter(|c| (c - 1) % 4 == 3).collect();
+        let all: Vec<u32> = train.iter().chain(&test).copied().collect();
+        let cond_nodes = condition_nodes(data, &all, names, "toy").unwrap();
+        let coexpr = coexpression_graph(data, &train, cfg.coexpr_cells).unwrap();
+        TrainContext { data, cfg, coexpr, go, cond_nodes, means: ConditionMeans::new(data).unwrap(), train_conds: train, val_conds: test.clone() }
     }
-    out
 }
+#[cfg(test)]
+pub(crate) use trainer_setup::{toy_context, toy_setup};
+

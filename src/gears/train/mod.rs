@@ -1,0 +1,13 @@
+//! Training GEARS.
+//!
+//! * [`config`]: [`config::GearsConfig`], the trainer's settings with GEARS's defaults.
+//! * [`fit`]: the epoch loop and the training step on the CPU ([`fit::TrainContext`]).
+//! * [`loss`], [`adam`]: the autofocus loss and the optimiser as GEARS trains.
+//! * [`checkpoint`]: model and checkpoint files (safetensors).
+//! * [`run`]: a whole training run from inputs to output files, as `graphreach train` does it.
+
+pub mod adam;
+pub mod checkpoint;
+pub mod config;
+pub mod fit;
+pub mod loss;
