@@ -1,17 +1,16 @@
 //! The training loop (spec §4): one example per cell of the training conditions (control cells
 //! too when `ctrl` is a training condition), its seeded control pairing as input, shuffled per
 //! epoch with the seed, incomplete last batch dropped; Adam with a learning rate halved every
-//! epoch; validation and evaluation with one eval-mode forward per distinct perturbation.
+//! epoch; validation after every epoch ([`crate::gears::eval::predict`]) and model selection.
+//! The batches are built in [`super::batch`].
 
 use super::adam::{Adam, AdamConfig};
-use super::config::{EvalMode, GearsConfig, ModelSelection};
-use super::loss::{autofocus_loss, LossCell, LossOut};
+use super::config::{GearsConfig, ModelSelection};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::gears::dataset::means::ConditionMeans;
-use crate::gears::eval::metrics::{pert_metrics, summarise, PertMetrics};
-use crate::gears::net::mat::Mat;
-use crate::gears::net::model::{ForwardInput, GearsModel, Group, Variant};
+use crate::gears::eval::metrics::summarise;
+use crate::gears::net::model::GearsModel;
 use crate::gears::net::propagation::Propagation;
 use crate::rng::{mix, SplitMix64};
 use serde::{Deserialize, Serialize};
@@ -37,9 +36,6 @@ pub fn keep_freed_memory() {
         }
     }
 }
-
-/// Conditions predicted per eval-mode forward.
-const EVAL_CHUNK: usize = 16;
 
 /// Everything fixed during a training run.
 #[derive(Clone, Debug)]
@@ -120,25 +116,6 @@ pub struct Hooks<'a> {
     pub interrupt: Option<&'a AtomicBool>,
     /// Show a progress bar per epoch on stderr.
     pub progress: bool,
-}
-
-/// One training batch on the host, from [`TrainContext::step_batch`].
-pub struct StepBatch<'d> {
-    /// The groups of identical cells the forward runs on.
-    pub input: ForwardInput,
-    /// Each cell's paired control row (B x G).
-    pub x: Mat<f32>,
-    /// Each cell's own row (B x G).
-    pub y: Mat<f32>,
-    /// Per cell: its group, condition and the genes its loss is taken over.
-    pub cells: Vec<LossCell<'d>>,
-}
-
-impl StepBatch<'_> {
-    /// Whether any cell of the batch is perturbed (Adam leaves the perturbation path alone otherwise).
-    pub fn perturbed(&self) -> bool {
-        self.input.groups.iter().any(|gr| !gr.perts.is_empty())
-    }
 }
 
 /// Where the steps of an epoch run: the CPU reference ([`TrainContext::fit`]) or a device trainer
@@ -301,107 +278,6 @@ impl<'a> TrainContext<'a> {
         model.backward(&self.coexpr, &self.go, &b.input, &cache, &out.d_delta, grad);
         model.update_running(&cache);
         (out.loss, out.direction, b.perturbed())
-    }
-
-    /// The host side of a training batch: its groups, and the paired control rows (x), the cells'
-    /// own rows (y) and per-cell loss entries that [`Self::batch_loss`] needs.
-    pub fn step_batch(&self, batch: &[u32]) -> StepBatch<'a> {
-        let (input, cell_group) = self.batch_input(batch);
-        let g = self.data.n_genes();
-        let mut x = Mat::<f32>::zeros(batch.len(), g);
-        let mut y = Mat::<f32>::zeros(batch.len(), g);
-        for (i, &c) in batch.iter().enumerate() {
-            self.data.x.row_dense_into(self.data.ctrl_pairing[c as usize] as usize, x.row_mut(i));
-            self.data.x.row_dense_into(c as usize, y.row_mut(i));
-        }
-        let data: &'a Dataset = self.data;
-        let cells = batch
-            .iter()
-            .zip(&cell_group)
-            .map(|(&c, &gr)| {
-                let cond = data.cell_condition[c as usize];
-                let genes = (cond != 0).then(|| data.de[cond as usize].non_zeros.as_slice());
-                LossCell { group: gr, condition: cond, genes }
-            })
-            .collect();
-        StepBatch { input, x, y, cells }
-    }
-
-    /// The autofocus loss (and its gradient in δ) of a forward's δ on the batch `b`.
-    pub fn batch_loss(&self, delta: &Mat<f32>, b: &StepBatch) -> LossOut<f32> {
-        let mu: Vec<f32> = self.means.ctrl.iter().map(|&v| v as f32).collect();
-        autofocus_loss(delta, &b.cells, &b.x, &b.y, &mu)
-    }
-
-    /// Groups the cells of a batch (same condition and positional variant) and returns each cell's group.
-    pub fn batch_input(&self, batch: &[u32]) -> (ForwardInput, Vec<usize>) {
-        let b = batch.len();
-        let quirk = self.cfg.pos_quirk && b > 1;
-        let variants = if quirk {
-            vec![Variant { propagate: true, weight: 1.0 }, Variant { propagate: false, weight: (b - 1) as f64 }]
-        } else {
-            vec![Variant { propagate: true, weight: b as f64 }]
-        };
-        let mut groups: Vec<Group> = Vec::new();
-        let mut index: HashMap<(usize, u32), usize> = HashMap::new();
-        let mut cell_group = Vec::with_capacity(b);
-        for (i, &c) in batch.iter().enumerate() {
-            let cond = self.data.cell_condition[c as usize];
-            let variant = usize::from(quirk && i > 0);
-            let gi = *index.entry((variant, cond)).or_insert_with(|| {
-                groups.push(Group { perts: self.cond_nodes.get(&cond).cloned().unwrap_or_default(), weight: 0.0, variant });
-                groups.len() - 1
-            });
-            groups[gi].weight += 1.0;
-            cell_group.push(gi);
-        }
-        (ForwardInput { variants, groups, n_cells: b }, cell_group)
-    }
-
-    /// Eval-mode δ(p) for each condition: one forward per distinct perturbation. With the
-    /// positional quirk, the unpropagated variant is used (what all but the first cell of every
-    /// GEARS batch see).
-    pub fn predict_deltas(&self, model: &GearsModel<f32>, conds: &[u32]) -> Vec<Vec<f64>> {
-        let variant = Variant { propagate: !self.cfg.pos_quirk, weight: 1.0 };
-        let mut out = Vec::with_capacity(conds.len());
-        for chunk in conds.chunks(EVAL_CHUNK) {
-            let groups = chunk
-                .iter()
-                .map(|c| Group { perts: self.cond_nodes.get(c).cloned().unwrap_or_default(), weight: 1.0, variant: 0 })
-                .collect();
-            let inp = ForwardInput { variants: vec![variant], groups, n_cells: chunk.len() };
-            let (delta, _) = model.forward(&self.coexpr, &self.go, &inp, false);
-            for r in 0..chunk.len() {
-                out.push(delta.row(r).iter().map(|&v| v as f64).collect());
-            }
-        }
-        out
-    }
-
-    /// Predicted mean expression of each condition under the configured evaluation mode.
-    pub fn predict_means(&self, model: &GearsModel<f32>, conds: &[u32]) -> Vec<Vec<f64>> {
-        let deltas = self.predict_deltas(model, conds);
-        conds
-            .iter()
-            .zip(deltas)
-            .map(|(&c, d)| {
-                let base = match self.cfg.eval_mode {
-                    EvalMode::PairedCtrl => &self.means.paired_ctrl[c as usize],
-                    EvalMode::CtrlMean => &self.means.ctrl,
-                };
-                d.iter().zip(base).map(|(a, b)| a + b).collect()
-            })
-            .collect()
-    }
-
-    /// Per-perturbation metrics of the model on the given conditions.
-    pub fn evaluate(&self, model: &GearsModel<f32>, conds: &[u32]) -> Vec<PertMetrics> {
-        let preds = self.predict_means(model, conds);
-        conds
-            .iter()
-            .zip(&preds)
-            .map(|(&c, p)| pert_metrics(p, &self.means.truth[c as usize], &self.means.ctrl, &self.data.de[c as usize]))
-            .collect()
     }
 }
 

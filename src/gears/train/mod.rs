@@ -1,7 +1,8 @@
 //! Training GEARS.
 //!
 //! * [`config`]: [`config::GearsConfig`], the trainer's settings with GEARS's defaults.
-//! * [`fit`]: the epoch loop and the training step on the CPU ([`fit::TrainContext`]).
+//! * [`fit`]: the epoch loop and the training step on the CPU ([`fit::TrainContext`]);
+//!   [`batch`]: a training batch on the host (groups of identical cells, rows, loss cells).
 //! * [`loss`], [`adam`]: the autofocus loss and the optimiser as GEARS trains.
 //! * [`checkpoint`]: model and checkpoint files (safetensors).
 //! * [`run`]: a whole training run from inputs to output files, as `graphreach train` does it.
@@ -9,5 +10,6 @@
 pub mod adam;
 pub mod checkpoint;
 pub mod config;
+pub mod batch;
 pub mod fit;
 pub mod loss;
