@@ -40,7 +40,7 @@ fn split_timing(ctx: &TrainContext, state: &mut graphreach::gears::train::fit::T
         let inp = &b.input;
         groups += inp.groups.len();
         let t = Instant::now();
-        let (delta, cache) = state.model.forward(&ctx.coexpr, &ctx.go, inp, true);
+        let (delta, cache) = state.model.forward_train(&ctx.coexpr, &ctx.go, inp);
         tf += t.elapsed().as_secs_f64();
         let t = Instant::now();
         let out = ctx.batch_loss(&delta, &b);
@@ -49,7 +49,7 @@ fn split_timing(ctx: &TrainContext, state: &mut graphreach::gears::train::fit::T
         for (_, p) in grad.params_mut() {
             p.fill_zero();
         }
-        state.model.backward(&ctx.coexpr, &ctx.go, inp, cache.as_ref().unwrap(), &out.d_delta, &mut grad);
+        state.model.backward(&ctx.coexpr, &ctx.go, inp, &cache, &out.d_delta, &mut grad);
         tb += t.elapsed().as_secs_f64();
         let t = Instant::now();
         state.adam.step(&mut state.model, &mut grad, 1e-3, true);

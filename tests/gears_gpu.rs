@@ -144,9 +144,9 @@ fn check_batchnorm_linear_relu<D: TrainDevice>(d: &D) {
         close("linear forward", &down(d, &dops::linear_fwd(d, &xd, &wdv, &bdv).unwrap()), &lin.data, 1e-5);
         let dl = Mat::from_vec(r, 5, randv(r * 5, &mut rng));
         let (mut dw, mut dbias) = (Mat::zeros(5, c), vec![0f32; 5]);
-        let dxl = ops::linear_bwd(&x, &w, &dl, &mut dw, &mut dbias, true).unwrap();
+        let dxl = ops::linear_bwd(&x, &w, &dl, &mut dw, &mut dbias);
         let (dwd, dbd2) = (d.zeros("dw", 5 * c).unwrap(), d.zeros("db", 5).unwrap());
-        let dxd = dops::linear_bwd(d, &xd, &wdv, &up(d, &dl), &dwd, &dbd2, true).unwrap().unwrap();
+        let dxd = dops::linear_bwd(d, &xd, &wdv, &up(d, &dl), &dwd, &dbd2).unwrap();
         close("linear dx", &down(d, &dxd), &dxl.data, 1e-5);
         close("linear dw", &d.download("dw", &dwd, 5 * c).unwrap(), &dw.data, 1e-5);
         close("linear db", &d.download("db", &dbd2, 5).unwrap(), &dbias, 1e-5);
@@ -224,8 +224,7 @@ fn toy_context<'a>(data: &'a Dataset, names: &[String], go: Propagation, cfg: Ge
 fn cpu_step(ctx: &TrainContext, model: &mut GearsModel<f32>, adam: &mut Adam<f32>, batch: &[u32], lr: f64) -> (Mat<f32>, f64, GearsModel<f32>) {
     model.renorm_embeddings();
     let b = ctx.step_batch(batch);
-    let (delta, cache) = model.forward(&ctx.coexpr, &ctx.go, &b.input, true);
-    let cache = cache.unwrap();
+    let (delta, cache) = model.forward_train(&ctx.coexpr, &ctx.go, &b.input);
     let out = ctx.batch_loss(&delta, &b);
     let mut grad = model.zeros_like();
     model.backward(&ctx.coexpr, &ctx.go, &b.input, &cache, &out.d_delta, &mut grad);

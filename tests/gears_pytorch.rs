@@ -262,7 +262,12 @@ fn one_pass(f: &Fixture, ctx: &TrainContext, model: &mut GearsModel<f64>, cells:
             LossCell { group: gr, condition: cond, genes: (cond != 0).then(|| f.data.de[cond as usize].non_zeros.as_slice()) }
         })
         .collect();
-    let (delta, cache) = model.forward(&ctx.coexpr, &ctx.go, &inp, train);
+    let (delta, cache) = if train {
+        let (delta, cache) = model.forward_train(&ctx.coexpr, &ctx.go, &inp);
+        (delta, Some(cache))
+    } else {
+        (model.forward_eval(&ctx.coexpr, &ctx.go, &inp), None)
+    };
     let mut pred = Vec::new();
     for (i, &gr) in cell_group.iter().enumerate() {
         pred.extend((0..g).map(|j| delta.row(gr)[j] + x.row(i)[j]));

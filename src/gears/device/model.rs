@@ -186,7 +186,7 @@ impl<'d, D: TrainDevice> DeviceModel<'d, D> {
         Ok((cur, cache))
     }
 
-    fn mlp_bwd(&self, prefix: &str, dy: DMat<D::Buf>, cache: &MlpCache<D::Buf>, wts: &D::Buf, need_dx: bool) -> Result<Option<DMat<D::Buf>>> {
+    fn mlp_bwd(&self, prefix: &str, dy: DMat<D::Buf>, cache: &MlpCache<D::Buf>, wts: &D::Buf) -> Result<DMat<D::Buf>> {
         let layers = cache.inputs.len();
         let mut d = dy;
         for i in (0..layers).rev() {
@@ -196,12 +196,9 @@ impl<'d, D: TrainDevice> DeviceModel<'d, D> {
             let (l, b) = (format!("{prefix}.network.{}", 3 * i), format!("{prefix}.network.{}", 3 * i + 1));
             ops::bn_bwd(self.dev, &d, &cache.bns[i], wts, &self.p(&format!("{b}.weight")).buf, &self.g(&format!("{b}.weight")).buf, &self.g(&format!("{b}.bias")).buf)?;
             let lw = format!("{l}.weight");
-            match ops::linear_bwd(self.dev, &cache.inputs[i], self.p(&lw), &d, &self.g(&lw).buf, &self.g(&format!("{l}.bias")).buf, need_dx || i > 0)? {
-                Some(dx) => d = dx,
-                None => return Ok(None),
-            }
+            d = ops::linear_bwd(self.dev, &cache.inputs[i], self.p(&lw), &d, &self.g(&lw).buf, &self.g(&format!("{l}.bias")).buf)?;
         }
-        Ok(Some(d))
+        Ok(d)
     }
 
     fn mlp_running(&self, prefix: &str, cache: &MlpCache<D::Buf>) -> Result<()> {
@@ -369,12 +366,12 @@ impl<'d, D: TrainDevice> DeviceModel<'d, D> {
             dev.gemm(&Gemm { off_c: 1, ldc: h + 1, ..Gemm::new(g, h, ng, true, false, 1.0) }, &dd.buf, &cache.c.buf, dw2)?;
         }
         // 7. Cross-gene MLP.
-        let du2 = self.mlp_bwd("cross_gene_state", dc, &cache.cross_cache, &cache.group_wts, true)?.expect("dx");
+        let du2 = self.mlp_bwd("cross_gene_state", dc, &cache.cross_cache, &cache.group_wts)?;
         ops::axpbyz(dev, ng * g, 1.0, &du2.buf, 0, 0.0, &self.dummy, 0, 1.0, &du.buf, 0)?;
         // 6. Gene-specific layer 1.
         let dr = ops::indv1_bwd(dev, &du, &cache.r, &self.p("indv_w1").buf, &self.g("indv_w1").buf, &self.g("indv_b1").buf)?;
         // 5. recovery_w, ReLU, bn_pert_base.
-        let dy1 = self.mlp_bwd("recovery_w", dr, &cache.rec_cache, &cache.grid_wts, true)?.expect("dx");
+        let dy1 = self.mlp_bwd("recovery_w", dr, &cache.rec_cache, &cache.grid_wts)?;
         ops::relu_bwd(dev, &dy1, &cache.rec_cache.inputs[0])?;
         ops::bn_bwd(dev, &dy1, &cache.bn_base, &cache.grid_wts, &self.p("bn_pert_base.weight").buf, &self.g("bn_pert_base.weight").buf, &self.g("bn_pert_base.bias").buf)?;
         let dgrid = dy1;
@@ -397,7 +394,7 @@ impl<'d, D: TrainDevice> DeviceModel<'d, D> {
             let sum_q = sum_q.upload(dev, "perturbation gradient sums")?;
             let dq = ops::zeros(dev, "perturbation gradient", cache.perturbed.len(), h)?;
             ops::spmm(dev, &sum_q, &dgrid, &dq, 1.0, 0.0)?;
-            let ds = self.mlp_bwd("pert_fuse", dq, fc, fw, true)?.expect("dx");
+            let ds = self.mlp_bwd("pert_fuse", dq, fc, fw)?;
             let mut lists: Vec<Vec<(u32, f32)>> = vec![Vec::new(); cache.needed.len()];
             for (o, &gi) in cache.perturbed.iter().enumerate() {
                 for v in &inp.groups[gi].perts {
@@ -411,7 +408,7 @@ impl<'d, D: TrainDevice> DeviceModel<'d, D> {
             let sel_t = sel_t.upload(dev, "perturbation sums transpose")?;
             let dz = ops::zeros(dev, "GO embedding gradient", cache.needed.len(), h)?;
             ops::spmm(dev, &sel_t, &ds, &dz, 1.0, 0.0)?;
-            let dpe = ops::linear_bwd(dev, pe_go, self.p("sim_layers.0.lin.weight"), &dz, &self.g("sim_layers.0.lin.weight").buf, &self.g("sim_layers.0.lin.bias").buf, true)?.expect("dx");
+            let dpe = ops::linear_bwd(dev, pe_go, self.p("sim_layers.0.lin.weight"), &dz, &self.g("sim_layers.0.lin.weight").buf, &self.g("sim_layers.0.lin.bias").buf)?;
             let mut lists: Vec<Vec<(u32, f32)>> = vec![Vec::new(); go.n];
             for (o, &i) in cache.needed.iter().enumerate() {
                 for k in go.indptr[i as usize] as usize..go.indptr[i as usize + 1] as usize {
@@ -427,7 +424,7 @@ impl<'d, D: TrainDevice> DeviceModel<'d, D> {
         }
         drop(dgrid);
         // 2. emb_trans_v2 and the positional SGConv.
-        let dbase0 = self.mlp_bwd("emb_trans_v2", da, &cache.emb_cache, &cache.base0_wts, true)?.expect("dx");
+        let dbase0 = self.mlp_bwd("emb_trans_v2", da, &cache.emb_cache, &cache.base0_wts)?;
         let de1 = ops::zeros(dev, "gene embedding gradient", g, h)?;
         let mut dpos_prop: Option<DMat<D::Buf>> = None;
         let mut dpos_raw: Option<DMat<D::Buf>> = None;
@@ -443,11 +440,11 @@ impl<'d, D: TrainDevice> DeviceModel<'d, D> {
         let (lw, dlw, dlb) = (self.p("layers_emb_pos.0.lin.weight"), &self.g("layers_emb_pos.0.lin.weight").buf, &self.g("layers_emb_pos.0.lin.bias").buf);
         if let Some(dp) = dpos_prop {
             let pe = cache.pe.as_ref().expect("propagated input");
-            let dpe = ops::linear_bwd(dev, pe, lw, &dp, dlw, dlb, true)?.expect("dx");
+            let dpe = ops::linear_bwd(dev, pe, lw, &dp, dlw, dlb)?;
             ops::spmm(dev, &self.coexpr_t, &dpe, self.g("emb_pos.weight"), 1.0, 1.0)?;
         }
         if let Some(dp) = dpos_raw {
-            let dx = ops::linear_bwd(dev, self.p("emb_pos.weight"), lw, &dp, dlw, dlb, true)?.expect("dx");
+            let dx = ops::linear_bwd(dev, self.p("emb_pos.weight"), lw, &dp, dlw, dlb)?;
             ops::axpbyz(dev, g * h, 1.0, &dx.buf, 0, 0.0, &self.dummy, 0, 1.0, &self.g("emb_pos.weight").buf, 0)?;
         }
         // 1. ReLU and bn_emb.

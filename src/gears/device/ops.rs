@@ -143,20 +143,17 @@ pub fn linear_fwd<D: TrainDevice>(dev: &D, x: &DMat<D::Buf>, w: &DMat<D::Buf>, b
     Ok(y)
 }
 
-/// Backward of [`linear_fwd`]: `dW += dy^T x`, `db += colsum(dy)`, `dx = dy W` when asked.
-pub fn linear_bwd<D: TrainDevice>(dev: &D, x: &DMat<D::Buf>, w: &DMat<D::Buf>, dy: &DMat<D::Buf>, dw: &D::Buf, db: &D::Buf, need_dx: bool) -> Result<Option<DMat<D::Buf>>> {
+/// Backward of [`linear_fwd`]: `dW += dy^T x`, `db += colsum(dy)`; returns `dx = dy W`.
+pub fn linear_bwd<D: TrainDevice>(dev: &D, x: &DMat<D::Buf>, w: &DMat<D::Buf>, dy: &DMat<D::Buf>, dw: &D::Buf, db: &D::Buf) -> Result<DMat<D::Buf>> {
     if dy.rows > 0 {
         dev.gemm(&Gemm::new(dy.cols, x.cols, dy.rows, true, false, 1.0), &dy.buf, &x.buf, dw)?;
         colsum(dev, dy, db, 1.0, 1.0)?;
-    }
-    if !need_dx {
-        return Ok(None);
     }
     let dx = zeros(dev, "linear input gradient", dy.rows, w.cols)?;
     if !dx.is_empty() {
         dev.gemm(&Gemm::new(dy.rows, w.cols, dy.cols, false, false, 0.0), &dy.buf, &w.buf, &dx.buf)?;
     }
-    Ok(Some(dx))
+    Ok(dx)
 }
 
 /// Train-mode BatchNorm over weighted rows (total weight `n`), optionally followed by ReLU.

@@ -33,7 +33,7 @@ pub fn self_check<D: TrainDevice>(ctx: &TrainContext, dev: &D, state: &TrainStat
     let mut model = state.model.clone();
     model.renorm_embeddings();
     let (inp, _) = ctx.batch_input(batch);
-    let (want, _) = model.forward(&ctx.coexpr, &ctx.go, &inp, true);
+    let (want, _) = model.forward_train(&ctx.coexpr, &ctx.go, &inp);
     let dm = DeviceModel::upload(dev, &model, &state.adam, &ctx.coexpr)?;
     let (got, _) = dm.forward(&ctx.go, &inp)?;
     let scale = want.data.iter().fold(0f64, |m, &v| m.max(v.abs() as f64));

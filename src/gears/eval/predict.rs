@@ -22,7 +22,7 @@ impl TrainContext<'_> {
                 .map(|c| Group { perts: self.cond_nodes.get(c).cloned().unwrap_or_default(), weight: 1.0, variant: 0 })
                 .collect();
             let inp = ForwardInput { variants: vec![variant], groups, n_cells: chunk.len() };
-            let (delta, _) = model.forward(&self.coexpr, &self.go, &inp, false);
+            let delta = model.forward_eval(&self.coexpr, &self.go, &inp);
             for r in 0..chunk.len() {
                 out.push(delta.row(r).iter().map(|&v| v as f64).collect());
             }

@@ -1,19 +1,12 @@
 //! Parameterised layers built from [`super::ops`]: `Linear` (PyTorch layout and init), `BatchNorm`
 //! (affine, running statistics) and GEARS's `MLP` (Lin, BN, ReLU, ..., Lin, BN: the final ReLU is
-//! dropped), each with a forward that records what its backward needs.
+//! dropped). Layers with BatchNorm have a train-mode forward (batch statistics over weighted rows)
+//! that returns what its backward needs, and an eval-mode forward (running statistics) that
+//! returns only the output.
 
 use super::mat::{Mat, Real};
 use super::ops::{self, BnCache};
 use crate::rng::SplitMix64;
-
-/// Train mode (batch statistics over weighted rows) or eval mode (running statistics).
-#[derive(Clone, Copy, Debug)]
-pub enum Mode<'a, T> {
-    /// Batch statistics; one weight per input row.
-    Train(&'a [T]),
-    /// Running statistics.
-    Eval,
-}
 
 /// A fully connected layer `y = x W^T + b`, `W` stored `out x in`.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,9 +32,9 @@ impl<T: Real> Linear<T> {
         ops::linear_fwd(x, &self.w, &self.b.data)
     }
 
-    /// Backward: accumulates into `grad`, returns `dx` when asked.
-    pub fn backward(&self, x: &Mat<T>, dy: &Mat<T>, grad: &mut Linear<T>, need_dx: bool) -> Option<Mat<T>> {
-        ops::linear_bwd(x, &self.w, dy, &mut grad.w, &mut grad.b.data, need_dx)
+    /// Backward: accumulates the weight and bias gradients into `grad` and returns `dx`.
+    pub fn backward(&self, x: &Mat<T>, dy: &Mat<T>, grad: &mut Linear<T>) -> Mat<T> {
+        ops::linear_bwd(x, &self.w, dy, &mut grad.w, &mut grad.b.data)
     }
 }
 
@@ -69,18 +62,18 @@ impl<T: Real> BatchNorm<T> {
         }
     }
 
-    /// Forward; the cache is `Some` in train mode.
-    pub fn forward(&self, x: &Mat<T>, mode: Mode<T>) -> (Mat<T>, Option<BnCache<T>>) {
-        match mode {
-            Mode::Train(w) => {
-                let (y, c) = ops::bn_train_fwd(x, w, &self.gamma.data, &self.beta.data);
-                (y, Some(c))
-            }
-            Mode::Eval => (ops::bn_eval_fwd(x, &self.gamma.data, &self.beta.data, &self.running_mean, &self.running_var), None),
-        }
+    /// Train-mode forward with the statistics of the rows of `x` weighted by `wts`; returns the
+    /// cache for [`Self::backward`] and [`Self::update_running`].
+    pub fn forward_train(&self, x: &Mat<T>, wts: &[T]) -> (Mat<T>, BnCache<T>) {
+        ops::bn_train_fwd(x, wts, &self.gamma.data, &self.beta.data)
     }
 
-    /// Backward of a train-mode forward.
+    /// Eval-mode forward with the running statistics.
+    pub fn forward_eval(&self, x: &Mat<T>) -> Mat<T> {
+        ops::bn_eval_fwd(x, &self.gamma.data, &self.beta.data, &self.running_mean, &self.running_var)
+    }
+
+    /// Backward of [`Self::forward_train`].
     pub fn backward(&self, dy: &Mat<T>, cache: &BnCache<T>, wts: &[T], grad: &mut BatchNorm<T>) -> Mat<T> {
         ops::bn_bwd(dy, cache, wts, &self.gamma.data, &mut grad.gamma.data, &mut grad.beta.data)
     }
@@ -100,12 +93,12 @@ pub struct Mlp<T> {
     pub bns: Vec<BatchNorm<T>>,
 }
 
-/// What an MLP forward keeps for backward.
+/// What an MLP's train-mode forward keeps for backward (its input is kept by the caller).
 #[derive(Clone, Debug, Default)]
 pub struct MlpCache<T> {
-    /// Input of each linear layer (for layers > 0, the previous ReLU output).
-    pub inputs: Vec<Mat<T>>,
-    /// BatchNorm caches (train mode).
+    /// Output of each hidden layer (after its ReLU), which is the input of the next layer.
+    pub hidden: Vec<Mat<T>>,
+    /// BatchNorm caches, one per layer.
     pub bns: Vec<BnCache<T>>,
 }
 
@@ -117,59 +110,56 @@ impl<T: Real> Mlp<T> {
         Mlp { lins, bns }
     }
 
-    /// Forward.
-    pub fn forward(&self, x: &Mat<T>, mode: Mode<T>) -> (Mat<T>, MlpCache<T>) {
-        self.forward_owned(x.clone(), mode)
-    }
-
-    /// Forward taking ownership of the input (kept as `cache.inputs[0]`, not copied). In train
-    /// mode each hidden BatchNorm and its ReLU run in one pass.
-    pub fn forward_owned(&self, x: Mat<T>, mode: Mode<T>) -> (Mat<T>, MlpCache<T>) {
-        let mut cache = MlpCache::default();
-        let mut cur = x;
-        let last = self.lins.len() - 1;
-        for (i, (lin, bn)) in self.lins.iter().zip(&self.bns).enumerate() {
-            let z = lin.forward(&cur);
-            let relu = i < last;
-            let y = match mode {
-                Mode::Train(w) => {
-                    let (y, c) = ops::bn_train_fwd_act(&z, w, &bn.gamma.data, &bn.beta.data, relu);
-                    cache.bns.push(c);
-                    y
-                }
-                Mode::Eval => {
-                    let (mut y, _) = bn.forward(&z, Mode::Eval);
-                    if relu {
-                        ops::relu_inplace(&mut y);
-                    }
-                    y
-                }
-            };
-            cache.inputs.push(std::mem::replace(&mut cur, y));
+    /// Train-mode forward over the rows of `x` weighted by `wts`; returns the output and the cache
+    /// for [`Self::backward`] (which also takes `x`). Each hidden BatchNorm and its ReLU run in one pass.
+    pub fn forward_train(&self, x: &Mat<T>, wts: &[T]) -> (Mat<T>, MlpCache<T>) {
+        let n = self.lins.len();
+        let mut cache = MlpCache { hidden: Vec::with_capacity(n - 1), bns: Vec::with_capacity(n) };
+        let layer = |i: usize, input: &Mat<T>| {
+            let z = self.lins[i].forward(input);
+            ops::bn_train_fwd_act(&z, wts, &self.bns[i].gamma.data, &self.bns[i].beta.data, i + 1 < n)
+        };
+        for i in 0..n - 1 {
+            let (y, c) = layer(i, if i == 0 { x } else { &cache.hidden[i - 1] });
+            cache.bns.push(c);
+            cache.hidden.push(y);
         }
-        (cur, cache)
+        let (y, c) = layer(n - 1, if n == 1 { x } else { &cache.hidden[n - 2] });
+        cache.bns.push(c);
+        (y, cache)
     }
 
-    /// Backward of a train-mode forward with row weights `wts`.
-    pub fn backward(&self, dy: &Mat<T>, cache: &MlpCache<T>, wts: &[T], grad: &mut Mlp<T>, need_dx: bool) -> Option<Mat<T>> {
-        self.backward_owned(dy.clone(), cache, wts, grad, need_dx)
+    /// Eval-mode forward with the running statistics.
+    pub fn forward_eval(&self, x: &Mat<T>) -> Mat<T> {
+        let n = self.lins.len();
+        let layer = |i: usize, input: &Mat<T>| {
+            let mut y = self.bns[i].forward_eval(&self.lins[i].forward(input));
+            if i + 1 < n {
+                ops::relu_inplace(&mut y);
+            }
+            y
+        };
+        let mut cur = layer(0, x);
+        for i in 1..n {
+            cur = layer(i, &cur);
+        }
+        cur
     }
 
-    /// [`Self::backward`] taking ownership of the upstream gradient. Each ReLU backward runs inside
-    /// the following BatchNorm backward, which also sums the linear layer's bias gradient.
-    pub fn backward_owned(&self, dy: Mat<T>, cache: &MlpCache<T>, wts: &[T], grad: &mut Mlp<T>, need_dx: bool) -> Option<Mat<T>> {
+    /// Backward of [`Self::forward_train`] on input `x` with row weights `wts`, taking ownership of
+    /// the upstream gradient `dy`: accumulates into `grad` and returns `dx`. Each ReLU backward runs
+    /// inside the following BatchNorm backward, which also sums the linear layer's bias gradient.
+    pub fn backward(&self, x: &Mat<T>, dy: Mat<T>, cache: &MlpCache<T>, wts: &[T], grad: &mut Mlp<T>) -> Mat<T> {
         let mut d = dy;
         let n = self.lins.len();
         for i in (0..n).rev() {
-            let relu_out = (i + 1 < n).then(|| &cache.inputs[i + 1]);
+            let relu_out = (i + 1 < n).then(|| &cache.hidden[i]);
+            let input = if i == 0 { x } else { &cache.hidden[i - 1] };
             let (gl, gb) = (&mut grad.lins[i], &mut grad.bns[i]);
             let dz = ops::bn_bwd_act(&d, relu_out, &cache.bns[i], wts, &self.bns[i].gamma.data, &mut gb.gamma.data, &mut gb.beta.data, Some(&mut gl.b.data));
-            match ops::linear_bwd_no_bias(&cache.inputs[i], &self.lins[i].w, &dz, &mut gl.w, need_dx || i > 0) {
-                Some(dx) => d = dx,
-                None => return None,
-            }
+            d = ops::linear_bwd_no_bias(input, &self.lins[i].w, &dz, &mut gl.w);
         }
-        Some(d)
+        d
     }
 
     /// Folds the batch statistics of a train-mode forward into the running averages.
@@ -186,7 +176,7 @@ mod tests {
     use crate::gears::net::ops::tests::{check_grad, randm};
 
     fn loss(m: &Mlp<f64>, x: &Mat<f64>, w: &[f64], up: &Mat<f64>) -> f64 {
-        let (y, _) = m.forward(x, Mode::Train(w));
+        let (y, _) = m.forward_train(x, w);
         y.data.iter().zip(&up.data).map(|(a, b)| a * b).sum()
     }
 
@@ -197,7 +187,7 @@ mod tests {
         let x = randm(6, 3, &mut rng);
         let w = vec![1.0, 2.0, 1.0, 1.0, 3.0, 1.0];
         let up = randm(6, 2, &mut rng);
-        let (_, cache) = m.forward(&x, Mode::Train(&w));
+        let (_, cache) = m.forward_train(&x, &w);
         let mut g = m.clone();
         for l in &mut g.lins {
             l.w.fill_zero();
@@ -207,7 +197,7 @@ mod tests {
             b.gamma.fill_zero();
             b.beta.fill_zero();
         }
-        let dx = m.backward(&up, &cache, &w, &mut g, true).unwrap();
+        let dx = m.backward(&x, up.clone(), &cache, &w, &mut g);
         check_grad("x", &x.data, &dx.data, &mut |v| loss(&m, &Mat::from_vec(6, 3, v.to_vec()), &w, &up));
         for li in 0..2 {
             let mut mm = m.clone();
@@ -222,7 +212,7 @@ mod tests {
             });
         }
         // The final layer is BatchNorm without ReLU: outputs can be negative.
-        let (y, _) = m.forward(&x, Mode::Train(&w));
+        let (y, _) = m.forward_train(&x, &w);
         assert!(y.data.iter().any(|&v| v < 0.0));
     }
 }

@@ -7,29 +7,53 @@
 //! The gene-level part (embeddings, co-expression SGConv, `emb_trans_v2`) is computed once per
 //! step on G rows per positional variant instead of B*G rows (all cells are identical there).
 
-use super::layers::{BatchNorm, Linear, Mlp, MlpCache, Mode};
+use super::layers::{BatchNorm, Linear, Mlp, MlpCache};
 use super::mat::{gemm_nn, gemm_tn_acc, Mat, Real};
 use super::ops::{self, BnCache};
 use super::propagation::Propagation;
 use crate::rng::SplitMix64;
 
-fn mode<T>(train: bool, w: &[T]) -> Mode<'_, T> {
-    if train {
-        Mode::Train(w)
-    } else {
-        Mode::Eval
+/// How the BatchNorms of a forward pass normalise: with the batch's statistics over weighted
+/// rows, keeping what backward needs ([`TrainPass`]), or with the running statistics, keeping
+/// nothing ([`EvalPass`]). The one forward body, [`GearsModel::forward_pass`], is generic over it.
+trait Pass<T: Real> {
+    /// What a BatchNorm keeps.
+    type Bn;
+    /// What an MLP keeps.
+    type Mlp;
+    /// BatchNorm then ReLU over the rows of `x` weighted by `wts`.
+    fn bn_relu(bn: &BatchNorm<T>, x: &Mat<T>, wts: &[T]) -> (Mat<T>, Self::Bn);
+    /// An MLP over the rows of `x` weighted by `wts`.
+    fn mlp(mlp: &Mlp<T>, x: &Mat<T>, wts: &[T]) -> (Mat<T>, Self::Mlp);
+}
+
+/// Train mode: batch statistics, caches kept.
+struct TrainPass;
+
+impl<T: Real> Pass<T> for TrainPass {
+    type Bn = BnCache<T>;
+    type Mlp = MlpCache<T>;
+    fn bn_relu(bn: &BatchNorm<T>, x: &Mat<T>, wts: &[T]) -> (Mat<T>, BnCache<T>) {
+        ops::bn_train_fwd_act(x, wts, &bn.gamma.data, &bn.beta.data, true)
+    }
+    fn mlp(mlp: &Mlp<T>, x: &Mat<T>, wts: &[T]) -> (Mat<T>, MlpCache<T>) {
+        mlp.forward_train(x, wts)
     }
 }
 
-/// BatchNorm then ReLU: one fused pass in train mode (returns the cache), eval statistics otherwise.
-fn bn_relu<T: Real>(bn: &BatchNorm<T>, x: &Mat<T>, train: bool, wts: &[T]) -> (Mat<T>, Option<BnCache<T>>) {
-    if train {
-        let (y, c) = ops::bn_train_fwd_act(x, wts, &bn.gamma.data, &bn.beta.data, true);
-        (y, Some(c))
-    } else {
-        let (mut y, _) = bn.forward(x, Mode::Eval);
+/// Eval mode: running statistics, nothing kept.
+struct EvalPass;
+
+impl<T: Real> Pass<T> for EvalPass {
+    type Bn = ();
+    type Mlp = ();
+    fn bn_relu(bn: &BatchNorm<T>, x: &Mat<T>, _wts: &[T]) -> (Mat<T>, ()) {
+        let mut y = bn.forward_eval(x);
         ops::relu_inplace(&mut y);
-        (y, None)
+        (y, ())
+    }
+    fn mlp(mlp: &Mlp<T>, x: &Mat<T>, _wts: &[T]) -> (Mat<T>, ()) {
+        (mlp.forward_eval(x), ())
     }
 }
 
@@ -109,28 +133,38 @@ pub struct ForwardInput {
     pub n_cells: usize,
 }
 
-/// Everything a train-mode forward keeps for backward and for the running statistics.
+/// The intermediate values of a forward pass besides δ; `B` and `M` are what its BatchNorms and
+/// MLPs keep (caches in train mode, nothing in eval mode).
 #[derive(Clone, Debug)]
-pub struct ForwardCache<T> {
-    bn_emb: BnCache<T>,
+struct Intermediates<T, B, M> {
+    bn_emb: B,
     e1: Mat<T>,
     pe: Option<Mat<T>>,
+    base0: Mat<T>,
     base0_wts: Vec<T>,
-    emb_cache: MlpCache<T>,
+    emb_cache: M,
     needed: Vec<u32>,
     pe_go: Mat<T>,
     perturbed: Vec<usize>,
     fuse_wts: Vec<T>,
-    fuse_cache: Option<MlpCache<T>>,
+    /// The fusion MLP's input and cache, when some group is perturbed.
+    fuse: Option<(Mat<T>, M)>,
     grid_wts: Vec<T>,
-    bn_base: BnCache<T>,
-    rec_cache: MlpCache<T>,
+    bn_base: B,
+    y1r: Mat<T>,
+    rec_cache: M,
     r: Mat<T>,
     group_wts: Vec<T>,
-    cross_cache: MlpCache<T>,
+    u: Mat<T>,
+    cross_cache: M,
     c: Mat<T>,
     w2_tail: Mat<T>,
 }
+
+/// Everything a train-mode forward ([`GearsModel::forward_train`]) keeps for backward and for the
+/// running statistics.
+#[derive(Clone, Debug)]
+pub struct ForwardCache<T>(Intermediates<T, BnCache<T>, MlpCache<T>>);
 
 impl<T: Real> GearsModel<T> {
     /// A freshly initialised model (spec §3.2): embeddings N(0,1), PyTorch Linear init, BatchNorm
@@ -176,14 +210,26 @@ impl<T: Real> GearsModel<T> {
         ops::renorm_rows(&mut self.pert_emb, 1.0);
     }
 
-    /// Forward: δ (groups x G). Train mode returns the cache for [`Self::backward`].
-    pub fn forward(&self, coexpr: &Propagation, go: &Propagation, inp: &ForwardInput, train: bool) -> (Mat<T>, Option<ForwardCache<T>>) {
+    /// Train-mode forward: δ (groups x G) with every BatchNorm on the batch's statistics, and the
+    /// cache for [`Self::backward`] and [`Self::update_running`].
+    pub fn forward_train(&self, coexpr: &Propagation, go: &Propagation, inp: &ForwardInput) -> (Mat<T>, ForwardCache<T>) {
+        let (delta, kept) = self.forward_pass::<TrainPass>(coexpr, go, inp);
+        (delta, ForwardCache(kept))
+    }
+
+    /// Eval-mode forward: δ (groups x G) with every BatchNorm on its running statistics.
+    pub fn forward_eval(&self, coexpr: &Propagation, go: &Propagation, inp: &ForwardInput) -> Mat<T> {
+        self.forward_pass::<EvalPass>(coexpr, go, inp).0
+    }
+
+    /// The forward body shared by both modes: δ and the intermediate values.
+    fn forward_pass<P: Pass<T>>(&self, coexpr: &Propagation, go: &Propagation, inp: &ForwardInput) -> (Mat<T>, Intermediates<T, P::Bn, P::Mlp>) {
         let (g, h) = (self.n_genes, self.hidden);
         let ng = inp.groups.len();
         let t = T::from_f64;
-                // 1. Base gene embedding over B*G identical rows.
+        // 1. Base gene embedding over B*G identical rows.
         let emb_wts = vec![t(inp.n_cells as f64); g];
-        let (e1, bn_emb_c) = bn_relu(&self.bn_emb, &self.gene_emb, train, &emb_wts);
+        let (e1, bn_emb) = P::bn_relu(&self.bn_emb, &self.gene_emb, &emb_wts);
         // 2. Positional embedding per variant, added with weight 0.2.
         let pe = inp.variants.iter().any(|v| v.propagate).then(|| coexpr.apply(&self.emb_pos, None));
         let pos_prop = pe.as_ref().map(|pe| self.pos_lin.forward(pe));
@@ -198,7 +244,7 @@ impl<T: Real> GearsModel<T> {
             }
             base0_wts.extend(std::iter::repeat_n(t(v.weight), g));
         }
-        let (a, emb_cache) = self.emb_trans_v2.forward_owned(base0, mode(train, &base0_wts));
+        let (a, emb_cache) = P::mlp(&self.emb_trans_v2, &base0, &base0_wts);
         // 3. GO-graph perturbation embeddings, only for the nodes the batch needs.
         let mut needed: Vec<u32> = inp.groups.iter().flat_map(|gr| gr.perts.iter().copied()).collect();
         needed.sort_unstable();
@@ -217,11 +263,11 @@ impl<T: Real> GearsModel<T> {
         let total: f64 = perturbed.iter().map(|&gi| inp.groups[gi].weight).sum();
         // A single perturbed cell is duplicated for BatchNorm, as GEARS does.
         let fuse_wts: Vec<T> = perturbed.iter().map(|&gi| t(if total == 1.0 { 2.0 } else { inp.groups[gi].weight })).collect();
-        let (q, fuse_cache) = if perturbed.is_empty() {
+        let (q, fuse) = if perturbed.is_empty() {
             (Mat::zeros(0, h), None)
         } else {
-            let (q, c) = self.pert_fuse.forward_owned(s, mode(train, &fuse_wts));
-            (q, Some(c))
+            let (q, c) = P::mlp(&self.pert_fuse, &s, &fuse_wts);
+            (q, Some((s, c)))
         };
         // 5. The (group, gene) grid: base + q, bn_pert_base, ReLU, recovery_w.
         let mut qrow: Vec<Option<usize>> = vec![None; ng];
@@ -244,9 +290,9 @@ impl<T: Real> GearsModel<T> {
             grid_wts.extend(std::iter::repeat_n(t(gr.weight), g));
         }
         let grid = Mat::from_vec(ng * g, h, grid_data);
-        let (y1r, bn_base) = bn_relu(&self.bn_pert_base, &grid, train, &grid_wts);
+        let (y1r, bn_base) = P::bn_relu(&self.bn_pert_base, &grid, &grid_wts);
         drop(grid);
-        let (r, rec_cache) = self.recovery_w.forward_owned(y1r, mode(train, &grid_wts));
+        let (r, rec_cache) = P::mlp(&self.recovery_w, &y1r, &grid_wts);
         // 6. Gene-specific layer 1.
         let mut u = Mat::zeros(ng, g);
         for gi in 0..ng {
@@ -258,8 +304,7 @@ impl<T: Real> GearsModel<T> {
         }
         // 7. Cross-gene state; 8. gene-specific layer 2.
         let group_wts: Vec<T> = inp.groups.iter().map(|gr| t(gr.weight)).collect();
-        let (c, cross_cache) = self.cross_gene_state.forward_owned(u, mode(train, &group_wts));
-        let u = &cross_cache.inputs[0];
+        let (c, cross_cache) = P::mlp(&self.cross_gene_state, &u, &group_wts);
         let w2_tail = Mat::from_vec(g, h, (0..g).flat_map(|j| self.indv_w2.row(j)[1..].to_vec()).collect());
         let mut delta = Mat::zeros(ng, g);
         gemm_nn(&c.data, ng, h, &w2_tail.data, g, true, T::zero(), &mut delta.data);
@@ -268,34 +313,38 @@ impl<T: Real> GearsModel<T> {
                 delta.data[gi * g + j] += self.indv_w2.data[j * (h + 1)] * u.data[gi * g + j] + self.indv_b2.data[j];
             }
         }
-        let cache = train.then(|| ForwardCache {
-            bn_emb: bn_emb_c.expect("train"),
+        let kept = Intermediates {
+            bn_emb,
             e1,
             pe,
+            base0,
             base0_wts,
             emb_cache,
             needed,
             pe_go,
             perturbed,
             fuse_wts,
-            fuse_cache,
+            fuse,
             grid_wts,
-            bn_base: bn_base.expect("train"),
+            bn_base,
+            y1r,
             rec_cache,
             r,
             group_wts,
+            u,
             cross_cache,
             c,
             w2_tail,
-        });
-        (delta, cache)
+        };
+        (delta, kept)
     }
 
     /// Folds the batch statistics of a train-mode forward into every BatchNorm's running averages.
     pub fn update_running(&mut self, cache: &ForwardCache<T>) {
+        let cache = &cache.0;
         self.bn_emb.update_running(&cache.bn_emb);
         self.emb_trans_v2.update_running(&cache.emb_cache);
-        if let Some(fc) = &cache.fuse_cache {
+        if let Some((_, fc)) = &cache.fuse {
             self.pert_fuse.update_running(fc);
         }
         self.bn_pert_base.update_running(&cache.bn_base);
@@ -303,9 +352,10 @@ impl<T: Real> GearsModel<T> {
         self.cross_gene_state.update_running(&cache.cross_cache);
     }
 
-    /// Backward of a train-mode forward given `d_delta` (groups x G, summed over each group's
+    /// Backward of [`Self::forward_train`] given `d_delta` (groups x G, summed over each group's
     /// cells). Accumulates into `grad` (a model of the same shape used as gradient storage).
     pub fn backward(&self, coexpr: &Propagation, go: &Propagation, inp: &ForwardInput, cache: &ForwardCache<T>, d_delta: &Mat<T>, grad: &mut GearsModel<T>) {
+        let cache = &cache.0;
         let (g, h) = (self.n_genes, self.hidden);
         let ng = inp.groups.len();
         let t = T::from_f64;
@@ -315,7 +365,7 @@ impl<T: Real> GearsModel<T> {
             for j in 0..g {
                 let d = d_delta.data[gi * g + j];
                 grad.indv_b2.data[j] += d;
-                grad.indv_w2.data[j * (h + 1)] += d * cache.cross_cache.inputs[0].data[gi * g + j];
+                grad.indv_w2.data[j * (h + 1)] += d * cache.u.data[gi * g + j];
                 du.data[gi * g + j] = d * self.indv_w2.data[j * (h + 1)];
             }
         }
@@ -329,7 +379,7 @@ impl<T: Real> GearsModel<T> {
             }
         }
         // 7. Cross-gene MLP.
-        let du2 = self.cross_gene_state.backward_owned(dc, &cache.cross_cache, &cache.group_wts, &mut grad.cross_gene_state, true).expect("dx");
+        let du2 = self.cross_gene_state.backward(&cache.u, dc, &cache.cross_cache, &cache.group_wts, &mut grad.cross_gene_state);
         du.data.iter_mut().zip(&du2.data).for_each(|(a, &b)| *a += b);
         // 6. Gene-specific layer 1.
         let mut dr_data = Vec::with_capacity(ng * g * h);
@@ -348,10 +398,9 @@ impl<T: Real> GearsModel<T> {
         }
         let dr = Mat::from_vec(ng * g, h, dr_data);
         // 5. recovery_w, then ReLU and bn_pert_base in one pass.
-        let dy1 = self.recovery_w.backward_owned(dr, &cache.rec_cache, &cache.grid_wts, &mut grad.recovery_w, true).expect("dx");
-        let y1r = &cache.rec_cache.inputs[0];
+        let dy1 = self.recovery_w.backward(&cache.y1r, dr, &cache.rec_cache, &cache.grid_wts, &mut grad.recovery_w);
         let bnp = &mut grad.bn_pert_base;
-        let dgrid = ops::bn_bwd_act(&dy1, Some(y1r), &cache.bn_base, &cache.grid_wts, &self.bn_pert_base.gamma.data, &mut bnp.gamma.data, &mut bnp.beta.data, None);
+        let dgrid = ops::bn_bwd_act(&dy1, Some(&cache.y1r), &cache.bn_base, &cache.grid_wts, &self.bn_pert_base.gamma.data, &mut bnp.gamma.data, &mut bnp.beta.data, None);
         drop(dy1);
         let nv = inp.variants.len();
         let mut da = Mat::zeros(nv * g, h);
@@ -370,8 +419,8 @@ impl<T: Real> GearsModel<T> {
             }
         }
         // 4. Fusion, 3. GO SGConv.
-        if let Some(fc) = &cache.fuse_cache {
-            let ds = self.pert_fuse.backward_owned(dq, fc, &cache.fuse_wts, &mut grad.pert_fuse, true).expect("dx");
+        if let Some((s, fc)) = &cache.fuse {
+            let ds = self.pert_fuse.backward(s, dq, fc, &cache.fuse_wts, &mut grad.pert_fuse);
             let mut dz = Mat::zeros(cache.needed.len(), h);
             for (o, &gi) in cache.perturbed.iter().enumerate() {
                 for v in &inp.groups[gi].perts {
@@ -379,11 +428,11 @@ impl<T: Real> GearsModel<T> {
                     dz.row_mut(k).iter_mut().zip(ds.row(o)).for_each(|(a, &b)| *a += b);
                 }
             }
-            let dpe = self.sim_lin.backward(&cache.pe_go, &dz, &mut grad.sim_lin, true).expect("dx");
+            let dpe = self.sim_lin.backward(&cache.pe_go, &dz, &mut grad.sim_lin);
             go.apply_transpose_acc(&dpe, Some(&cache.needed), &mut grad.pert_emb);
         }
         // 2. emb_trans_v2 and the positional SGConv.
-        let dbase0 = self.emb_trans_v2.backward_owned(da, &cache.emb_cache, &cache.base0_wts, &mut grad.emb_trans_v2, true).expect("dx");
+        let dbase0 = self.emb_trans_v2.backward(&cache.base0, da, &cache.emb_cache, &cache.base0_wts, &mut grad.emb_trans_v2);
         let mut de1 = Mat::zeros(g, h);
         let mut dpos_prop: Option<Mat<T>> = None;
         let mut dpos_raw: Option<Mat<T>> = None;
@@ -396,11 +445,11 @@ impl<T: Real> GearsModel<T> {
         }
         if let Some(dp) = dpos_prop {
             let pe = cache.pe.as_ref().expect("propagated input");
-            let dpe = self.pos_lin.backward(pe, &dp, &mut grad.pos_lin, true).expect("dx");
+            let dpe = self.pos_lin.backward(pe, &dp, &mut grad.pos_lin);
             coexpr.apply_transpose_acc(&dpe, None, &mut grad.emb_pos);
         }
         if let Some(dp) = dpos_raw {
-            let dx = self.pos_lin.backward(&self.emb_pos, &dp, &mut grad.pos_lin, true).expect("dx");
+            let dx = self.pos_lin.backward(&self.emb_pos, &dp, &mut grad.pos_lin);
             grad.emb_pos.data.iter_mut().zip(&dx.data).for_each(|(a, &b)| *a += b);
         }
         // 1. ReLU and bn_emb.

@@ -40,13 +40,13 @@ fn run_check(inp: &ForwardInput, cells: &[(usize, u32, Option<Vec<u32>>)]) {
     let mu = vec![0.1; 5];
     let lc: Vec<LossCell> = cells.iter().map(|(g, c, genes)| LossCell { group: *g, condition: *c, genes: genes.as_deref() }).collect();
     let loss_of = |m: &GearsModel<f64>| {
-        let (d, _) = m.forward(&co, &go, inp, true);
+        let (d, _) = m.forward_train(&co, &go, inp);
         autofocus_loss(&d, &lc, &x, &y, &mu).loss
     };
-    let (delta, cache) = model.forward(&co, &go, inp, true);
+    let (delta, cache) = model.forward_train(&co, &go, inp);
     let out = autofocus_loss(&delta, &lc, &x, &y, &mu);
     let mut grad = model.zeros_like();
-    model.backward(&co, &go, inp, cache.as_ref().unwrap(), &out.d_delta, &mut grad);
+    model.backward(&co, &go, inp, &cache, &out.d_delta, &mut grad);
     let names: Vec<String> = model.clone().params_mut().into_iter().map(|(n, _)| n).collect();
     let grads: Vec<Vec<f64>> = grad.params_mut().into_iter().map(|(_, g)| g.data.clone()).collect();
     let mut nonzero = 0;
@@ -127,8 +127,8 @@ fn grouped_forward_equals_per_cell_forward() {
         ],
         n_cells: 3,
     };
-    let (a, _) = m.forward(&co, &go, &grouped, true);
-    let (b, _) = m.forward(&co, &go, &split, true);
+    let (a, _) = m.forward_train(&co, &go, &grouped);
+    let (b, _) = m.forward_train(&co, &go, &split);
     for j in 0..5 {
         assert!((a.row(0)[j] - b.row(0)[j]).abs() < 1e-12 && (a.row(0)[j] - b.row(1)[j]).abs() < 1e-12);
         assert!((a.row(1)[j] - b.row(2)[j]).abs() < 1e-12);

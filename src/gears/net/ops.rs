@@ -31,24 +31,21 @@ pub fn linear_fwd<T: Real>(x: &Mat<T>, w: &Mat<T>, b: &[T]) -> Mat<T> {
     y
 }
 
-/// Backward of [`linear_fwd`]: accumulates `dW += dy^T x`, `db += sum_r dy`, returns `dx = dy W`
-/// when `need_dx`.
-pub fn linear_bwd<T: Real>(x: &Mat<T>, w: &Mat<T>, dy: &Mat<T>, dw: &mut Mat<T>, db: &mut [T], need_dx: bool) -> Option<Mat<T>> {
+/// Backward of [`linear_fwd`]: accumulates `dW += dy^T x`, `db += sum_r dy` and returns `dx = dy W`.
+pub fn linear_bwd<T: Real>(x: &Mat<T>, w: &Mat<T>, dy: &Mat<T>, dw: &mut Mat<T>, db: &mut [T]) -> Mat<T> {
     let s = col_sums(dy, None);
     for (a, b) in db.iter_mut().zip(s) {
         *a += b;
     }
-    linear_bwd_no_bias(x, w, dy, dw, need_dx)
+    linear_bwd_no_bias(x, w, dy, dw)
 }
 
 /// [`linear_bwd`] without the bias gradient (for callers that already summed `dy`'s columns).
-pub fn linear_bwd_no_bias<T: Real>(x: &Mat<T>, w: &Mat<T>, dy: &Mat<T>, dw: &mut Mat<T>, need_dx: bool) -> Option<Mat<T>> {
+pub fn linear_bwd_no_bias<T: Real>(x: &Mat<T>, w: &Mat<T>, dy: &Mat<T>, dw: &mut Mat<T>) -> Mat<T> {
     gemm_tn_acc(&dy.data, dy.rows, dy.cols, &x.data, x.cols, &mut dw.data);
-    need_dx.then(|| {
-        let mut dx = Mat::zeros(dy.rows, w.cols);
-        gemm_nn(&dy.data, dy.rows, dy.cols, &w.data, w.cols, false, T::zero(), &mut dx.data);
-        dx
-    })
+    let mut dx = Mat::zeros(dy.rows, w.cols);
+    gemm_nn(&dy.data, dy.rows, dy.cols, &w.data, w.cols, false, T::zero(), &mut dx.data);
+    dx
 }
 
 /// Column sums of `x`, each row multiplied by `wts[r]` when given.
@@ -425,7 +422,7 @@ pub(crate) mod tests {
         let up = randm(r, o, &mut rng);
         let mut dw = Mat::zeros(o, i);
         let mut db = vec![0.0; o];
-        let dx = linear_bwd(&x, &w, &up, &mut dw, &mut db, true).unwrap();
+        let dx = linear_bwd(&x, &w, &up, &mut dw, &mut db);
         check_grad("x", &x.data, &dx.data, &mut |v| dot(&linear_fwd(&Mat::from_vec(r, i, v.to_vec()), &w, &b), &up));
         check_grad("w", &w.data, &dw.data, &mut |v| dot(&linear_fwd(&x, &Mat::from_vec(o, i, v.to_vec()), &b), &up));
         check_grad("b", &b, &db, &mut |v| dot(&linear_fwd(&x, &w, v), &up));

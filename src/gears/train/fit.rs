@@ -272,8 +272,7 @@ impl<'a> TrainContext<'a> {
     pub fn gradients(&self, model: &mut GearsModel<f32>, grad: &mut GearsModel<f32>, batch: &[u32]) -> (f64, f64, bool) {
         model.renorm_embeddings();
         let b = self.step_batch(batch);
-        let (delta, cache) = model.forward(&self.coexpr, &self.go, &b.input, true);
-        let cache = cache.expect("train-mode cache");
+        let (delta, cache) = model.forward_train(&self.coexpr, &self.go, &b.input);
         let out = self.batch_loss(&delta, &b);
         model.backward(&self.coexpr, &self.go, &b.input, &cache, &out.d_delta, grad);
         model.update_running(&cache);
