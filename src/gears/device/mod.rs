@@ -1,5 +1,5 @@
 //! The GEARS trainer on a GPU, in the llm.c manner: the same fixed architecture and the same
-//! algorithm as [`super::model`] (forward and backward over weighted groups of identical cells),
+//! algorithm as [`super::net::model`] (forward and backward over weighted groups of identical cells),
 //! written out over a small set of device ops ([`ops`]) whose kernels are `kernels/gears.{cu,wgsl}`.
 //!
 //! * [`TrainDevice`]: what a backend provides: f32 / u32 buffers, downloads, kernel launches and
@@ -7,7 +7,7 @@
 //! * [`model::DeviceModel`]: parameters, gradients, Adam moments and BatchNorm running statistics
 //!   on the device; one training step = renorm, forward, loss (on the host: δ is groups x G),
 //!   backward, running statistics, Adam.
-//! * [`train::fit_on_device`]: the epoch loop of [`super::train`] with the step on the device;
+//! * [`train::fit_on_device`]: the epoch loop of [`super::train::fit`] with the step on the device;
 //!   the host model and optimiser are synchronised after every epoch (checkpoints, validation
 //!   and evaluation run on the host CPU path).
 
