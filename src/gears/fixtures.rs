@@ -88,6 +88,9 @@ pub fn toy_dataset(spec: &ToySpec) -> Dataset {
     d
 }
 
+#[cfg(test)]
+pub(crate) use trainer_setup::{toy_context, toy_setup};
+
 /// The problem of the in-crate trainer tests: [`toy_setup`] (12 perturbed genes in 3 GO modules, 40
 /// expression genes) and [`toy_context`] (3 perturbations per module trained, the 4th held out).
 #[cfg(test)]
@@ -123,6 +126,7 @@ mod trainer_setup {
         (data, names, go)
     }
 
+    /// The trainer context over `data`: 3 perturbations per module trained and validated on the 4th.
     pub(crate) fn toy_context<'a>(data: &'a Dataset, names: &[String], go: Propagation, cfg: GearsConfig) -> TrainContext<'a> {
         // Train on 3 perturbations per module, test on the 4th; validation = one training module member.
         let train: Vec<u32> = (1..=12).filter(|c| (c - 1) % 4 != 3).collect();
@@ -133,6 +137,3 @@ mod trainer_setup {
         TrainContext { data, cfg, coexpr, go, cond_nodes, means: ConditionMeans::new(data).unwrap(), train_conds: train, val_conds: test.clone() }
     }
 }
-#[cfg(test)]
-pub(crate) use trainer_setup::{toy_context, toy_setup};
-
