@@ -213,13 +213,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         }
         Ok(())
     };
-    let res = match &device {
-        crate::gears::device::Selected::Cpu => ctx.fit(&mut state, hooks, &mut on_epoch),
-        #[cfg(feature = "cuda")]
-        crate::gears::device::Selected::Cuda(d) => crate::gears::device::train::fit_on_device(&ctx, &**d, &mut state, hooks, &mut on_epoch),
-        #[cfg(feature = "wgpu")]
-        crate::gears::device::Selected::Wgpu(d) => crate::gears::device::train::fit_on_device(&ctx, &**d, &mut state, hooks, &mut on_epoch),
-    };
+    let res = device.fit(&ctx, &mut state, hooks, &mut on_epoch);
     if let Err(Error::Interrupted(msg)) = res {
         return Err(Error::Interrupted(format!("{msg}: {}", out.join("checkpoint.safetensors").display())));
     }
