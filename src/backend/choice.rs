@@ -60,10 +60,10 @@ pub enum OpenedDevice {
     Cpu,
     /// CUDA device 0.
     #[cfg(feature = "cuda")]
-    Cuda(crate::backend::cuda::CudaCtx),
+    Cuda(Box<crate::backend::cuda::CudaCtx>),
     /// A wgpu adapter.
     #[cfg(feature = "wgpu")]
-    Wgpu(crate::backend::wgpu::WgpuCtx),
+    Wgpu(Box<crate::backend::wgpu::WgpuCtx>),
 }
 
 /// Work that runs on whichever device was opened: once on the CPU, once generic over the GPU APIs.
@@ -104,9 +104,9 @@ impl OpenedDevice {
         match self {
             OpenedDevice::Cpu => task.on_cpu(),
             #[cfg(feature = "cuda")]
-            OpenedDevice::Cuda(d) => task.on_gpu(d),
+            OpenedDevice::Cuda(d) => task.on_gpu(*d),
             #[cfg(feature = "wgpu")]
-            OpenedDevice::Wgpu(d) => task.on_gpu(d),
+            OpenedDevice::Wgpu(d) => task.on_gpu(*d),
         }
     }
 }
@@ -131,7 +131,7 @@ fn open_cuda(needs: Needs) -> Result<OpenedDevice> {
     if needs.gemm {
         d.prepare_gemm()?;
     }
-    Ok(OpenedDevice::Cuda(d))
+    Ok(OpenedDevice::Cuda(Box::new(d)))
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -145,7 +145,7 @@ fn open_wgpu(allow_software: bool, needs: Needs) -> Result<OpenedDevice> {
     if needs.gemm {
         d.prepare_gemm()?;
     }
-    Ok(OpenedDevice::Wgpu(d))
+    Ok(OpenedDevice::Wgpu(Box::new(d)))
 }
 
 #[cfg(not(feature = "wgpu"))]

@@ -300,6 +300,6 @@ mod tests {
         let lines = Family::Reach.cuda().matches('\n').count();
         let err = compile_source("reach", format!("{}\nnot_a_type broken;\n", Family::Reach.cuda_source()), "compute_90").unwrap_err().to_string();
         assert!(err.contains(&format!("reach.cu({})", lines + 2)), "{err}");
-        assert!(matches!(compile_source("reach", Family::Reach.cuda_source(), "compute_90"), Ok(_)));
+        assert!(compile_source("reach", Family::Reach.cuda_source(), "compute_90").is_ok());
     }
 }
