@@ -291,6 +291,22 @@ impl GpuDevice for Ctx {
 mod tests {
     use super::*;
 
+    /// A failed driver call is an [`Error::Device`] that keeps the driver's error as its source,
+    /// says what failed, and exits with the backend code 3.
+    #[test]
+    fn api_errors_keep_their_source() {
+        let e = api_err("launching reach_expand_u32", DriverError(cudarc::driver::sys::CUresult::CUDA_ERROR_LAUNCH_FAILED));
+        assert_eq!(e.exit_code(), 3);
+        assert!(std::error::Error::source(&e).is_some());
+        assert!(matches!(&e, Error::Device { what, source: DeviceError::CudaDriver(d), .. } if what == "launching reach_expand_u32" && d.0 == cudarc::driver::sys::CUresult::CUDA_ERROR_LAUNCH_FAILED));
+        // Formatting a DriverError asks the driver for its text (cudarc panics without libcuda).
+        // SAFETY: only tries to dlopen libcuda.
+        if unsafe { cudarc::driver::sys::is_culib_present() } {
+            assert!(e.to_string().starts_with("cuda backend: launching reach_expand_u32: "), "{e}");
+            assert!(e.to_string().contains("LAUNCH_FAILED"), "{e}");
+        }
+    }
+
     /// With `common.cuh` put in front, NVRTC still names the `.cu` file and its own line.
     #[test]
     fn compile_errors_name_the_cu_file_and_line() {
