@@ -40,6 +40,7 @@
 #   GPU_CHECK_LIB_DIRS=D:D   extra folders to search for libcuda / libnvrtc / libcublas
 #   GPU_CHECK_WORK_DIR=DIR   where generated data and outputs go (default OUT_DIR/work)
 #   GPU_CHECK_STEPS="a b"    run only these steps (and env), e.g. to repeat the ones a run skipped
+#   GPU_CHECK_LIMITS="a=N"   other per-step timeouts in seconds, e.g. "gears_epoch=300 d_huge=200"
 #   GPU_CHECK_DRY_RUN=1      the same steps on a machine without a GPU: wgpu (lavapipe) instead of
 #                            CUDA, tiny graphs and datasets, hidden size 8, GRAPHREACH_REQUIRE_WGPU=1
 #                            and a fast subset of the tests; proves the script, measures nothing useful
@@ -375,7 +376,10 @@ fi
 [ "$DRY" = 1 ] && echo "gpu-check: DRY RUN: wgpu instead of CUDA, tiny sizes; nothing here is a GPU measurement" >&2
 
 run_step() { # run_step NAME LIMIT_S
-  local name=$1 limit=$2 left t0 rc status secs
+  local name=$1 limit=$2 left t0 rc status secs kv
+  for kv in ${GPU_CHECK_LIMITS:-}; do
+    [ "${kv%%=*}" = "$name" ] && limit=${kv#*=}
+  done
   if [ -n "${GPU_CHECK_STEPS:-}" ] && [ "$name" != env ] && [[ " $GPU_CHECK_STEPS " != *" $name "* ]]; then
     printf '%s\tnot selected\tNA\t0\t0\n' "$name" >>"$OUT/summary.tsv"
     return
