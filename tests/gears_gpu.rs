@@ -13,7 +13,7 @@ use graphreach::gears::train::adam::Adam;
 use graphreach::gears::train::config::GearsConfig;
 use graphreach::gears::device::model::DeviceModel;
 use graphreach::gears::device::ops::{self as dops, DMat, HostCsr};
-use graphreach::gears::device::{Gemm, TrainDevice};
+use graphreach::backend::device::{Gemm, GpuDevice};
 use graphreach::gears::net::propagation::Propagation;
 use graphreach::gears::net::mat::Mat;
 use graphreach::gears::net::model::GearsModel;
@@ -29,8 +29,8 @@ fn required(var: &str) -> bool {
 }
 
 #[cfg(feature = "wgpu")]
-fn with_wgpu(test: &str, f: impl FnOnce(&graphreach::gears::device::wgpu::WgpuTrain)) {
-    match graphreach::gears::device::wgpu::WgpuTrain::open(true) {
+fn with_wgpu(test: &str, f: impl FnOnce(&graphreach::backend::wgpu::WgpuCtx)) {
+    match graphreach::backend::wgpu::WgpuCtx::open(true) {
         Ok(d) => {
             eprintln!("{test}: wgpu on {}", d.describe());
             f(&d)
@@ -61,15 +61,15 @@ fn close(what: &str, a: &[f32], b: &[f32], tol: f64) {
     assert!(e <= tol, "{what}: relative error {e:.3e} over {tol:.0e}");
 }
 
-fn up<D: TrainDevice>(d: &D, m: &Mat<f32>) -> DMat<D::Buf> {
+fn up<D: GpuDevice>(d: &D, m: &Mat<f32>) -> DMat<D::Buf> {
     DMat { buf: d.upload("test", &m.data).unwrap(), rows: m.rows, cols: m.cols }
 }
 
-fn down<D: TrainDevice>(d: &D, m: &DMat<D::Buf>) -> Vec<f32> {
+fn down<D: GpuDevice>(d: &D, m: &DMat<D::Buf>) -> Vec<f32> {
     d.download("test", &m.buf, m.len()).unwrap()
 }
 
-fn check_gemm<D: TrainDevice>(d: &D) {
+fn check_gemm<D: GpuDevice>(d: &D) {
     let mut rng = SplitMix64::new(1);
     for &(m, n, k) in &[(1, 1, 1), (31, 17, 33), (257, 5, 16), (3, 40, 257)] {
         for ta in [false, true] {
@@ -99,7 +99,7 @@ fn check_gemm<D: TrainDevice>(d: &D) {
     }
 }
 
-fn check_batchnorm_linear_relu<D: TrainDevice>(d: &D) {
+fn check_batchnorm_linear_relu<D: GpuDevice>(d: &D) {
     let mut rng = SplitMix64::new(2);
     for &(r, c) in &[(1, 3), (31, 7), (300, 33)] {
         let x = Mat::from_vec(r, c, randv(r * c, &mut rng));
@@ -158,7 +158,7 @@ fn check_batchnorm_linear_relu<D: TrainDevice>(d: &D) {
     }
 }
 
-fn check_propagation<D: TrainDevice>(d: &D) {
+fn check_propagation<D: GpuDevice>(d: &D) {
     let mut rng = SplitMix64::new(3);
     for &n in &[1usize, 31, 257] {
         let (mut s, mut t, mut w) = (Vec::new(), Vec::new(), Vec::new());
@@ -240,7 +240,7 @@ fn cpu_step(ctx: &TrainContext, model: &mut GearsModel<f32>, adam: &mut Adam<f32
 /// tight tolerances. Without, the device state (weights, moments, running statistics) carries
 /// over: Adam's near-sign first updates then amplify rounding differences of near-zero gradients,
 /// so later steps are only compared at 500 times the tolerances (a check that state carries over).
-fn check_training_steps<D: TrainDevice>(d: &D, pos_quirk: bool, resync: bool) {
+fn check_training_steps<D: GpuDevice>(d: &D, pos_quirk: bool, resync: bool) {
     let (data, names, go) = toy_setup();
     let cfg = GearsConfig { hidden: 24, batch_size: 37, pos_quirk, ..Default::default() };
     let ctx = toy_context(&data, &names, go, cfg);
@@ -335,7 +335,7 @@ fn check_training_steps<D: TrainDevice>(d: &D, pos_quirk: bool, resync: bool) {
     }
 }
 
-fn check_adam<D: TrainDevice>(d: &D) {
+fn check_adam<D: GpuDevice>(d: &D) {
     use graphreach::gears::train::adam::AdamConfig;
     use graphreach::gears::device::ops::AdamScalars;
     let mut model = GearsModel::<f32>::init(7, 5, 3, 1);
@@ -397,8 +397,8 @@ fn wgpu_training_steps_match_the_cpu_trainer() {
 }
 
 #[cfg(feature = "cuda")]
-fn with_cuda(test: &str, f: impl FnOnce(&graphreach::gears::device::cuda::CudaTrain)) {
-    match graphreach::gears::device::cuda::CudaTrain::open() {
+fn with_cuda(test: &str, f: impl FnOnce(&graphreach::backend::cuda::CudaCtx)) {
+    match graphreach::backend::cuda::CudaCtx::open().and_then(|d| d.prepare_gemm().map(|()| d)) {
         Ok(d) => {
             eprintln!("{test}: cuda on {}", d.describe());
             f(&d)
@@ -434,7 +434,7 @@ fn cuda_training_steps_match_the_cpu_trainer() {
 /// the per-epoch losses agree (up to the divergence of near-zero-gradient parameters, see
 /// `check_training_steps`), the host state is synchronised every epoch (validation metrics,
 /// Adam step counts) and the loss decreases.
-fn check_fit<D: TrainDevice>(d: &D) {
+fn check_fit<D: GpuDevice>(d: &D) {
     use graphreach::gears::device::train::{fit_on_device, self_check};
     use graphreach::gears::train::fit::Hooks;
     let (data, names, go) = toy_setup();
@@ -475,4 +475,36 @@ fn wgpu_fit_matches_the_cpu_loop() {
 #[test]
 fn cuda_fit_matches_the_cpu_loop() {
     with_cuda("fit", check_fit);
+}
+
+/// A training step on wgpu is one submission and one wait: the launches of step k's backward,
+/// running statistics and Adam update are recorded into the command encoder that step k + 1's
+/// forward adds to, and that encoder is submitted when δ is read back for the host-side loss. The
+/// epoch's synchronisation (weights, statistics and Adam moments) is one more submission and wait.
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_training_step_is_one_submission() {
+    use graphreach::gears::device::train::device_step;
+    with_wgpu("submissions per step", |d| {
+        let (data, names, go) = toy_setup();
+        let cfg = GearsConfig { hidden: 16, batch_size: 32, ..Default::default() };
+        let ctx = toy_context(&data, &names, go, cfg);
+        let mut state = ctx.new_state();
+        let mut dm = DeviceModel::upload(d, &state.model, &state.adam, &ctx.coexpr).unwrap();
+        let examples = ctx.examples();
+        d.flush().unwrap();
+        for (k, batch) in examples.chunks_exact(32).take(4).enumerate() {
+            let before = d.stats();
+            device_step(&ctx, &mut dm, batch, 1e-3).unwrap();
+            let s = d.stats() - before;
+            eprintln!("step {k}: {} launches, {} submission(s), {} wait(s); {} launches left recorded", s.launches, s.submits, s.waits, d.pending_launches());
+            assert!(s.launches > 50, "step {k}: only {} launches", s.launches);
+            assert_eq!((s.submits, s.waits), (1, 1), "step {k}");
+            assert!(d.pending_launches() > 0, "the backward and Adam launches wait for the next submission");
+        }
+        let before = d.stats();
+        dm.download(&mut state.model, &mut state.adam).unwrap();
+        let s = d.stats() - before;
+        assert_eq!((s.submits, s.waits, d.pending_launches()), (1, 1, 0), "epoch synchronisation");
+    });
 }

@@ -90,7 +90,7 @@ fn small_wgpu_tiles_match_cpu() {
 }
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/go").join(name)
+    gpu_common::project_dir().join("data/go").join(name)
 }
 
 #[test]

@@ -1,9 +1,15 @@
 //! The kernel sources of the GPU backends, embedded at build time from `kernels/`.
 //!
-//! Each family has a CUDA C file (compiled with NVRTC at run time) and a WGSL twin with the same
-//! entry names and argument order. An entry's arguments are the family's bindings it uses, in
-//! binding order, then the scalar parameters (one uniform struct in WGSL, trailing scalar
-//! arguments in CUDA). [`ENTRIES`] records which bindings each entry uses.
+//! Each family has a CUDA C file (compiled with NVRTC at run time, with `kernels/common.cuh` put
+//! in front: [`Family::cuda_source`]) and a WGSL twin with the same entry names and argument order.
+//! An entry's arguments are the family's bindings it uses, in binding order, then the family's
+//! `Params` struct (the uniform in WGSL, the last argument, by value, in CUDA), so both APIs
+//! launch the same way ([`crate::backend::device::GpuDevice::launch`]). [`ENTRIES`] records which
+//! bindings each entry uses.
+
+/// `kernels/common.cuh`: the helpers every `.cu` file shares (flattened block and thread ids,
+/// block sums), put in front of each file at load time since NVRTC is given no include path.
+pub const COMMON_CUH: &str = include_str!("../../kernels/common.cuh");
 
 /// A kernel family: one `.cu` and one `.wgsl` file in `kernels/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,7 +41,7 @@ impl Family {
         }
     }
 
-    /// The CUDA C source.
+    /// The family's CUDA C file as written (without [`COMMON_CUH`]).
     pub fn cuda(self) -> &'static str {
         match self {
             Family::Reach => include_str!("../../kernels/reach.cu"),
@@ -44,6 +50,12 @@ impl Family {
             Family::Jaccard => include_str!("../../kernels/jaccard.cu"),
             Family::Gears => include_str!("../../kernels/gears.cu"),
         }
+    }
+
+    /// The CUDA C source NVRTC compiles: [`COMMON_CUH`], then the family's file, with `#line`
+    /// directives so compile errors name `common.cuh` or the `.cu` file and its own line numbers.
+    pub fn cuda_source(self) -> String {
+        format!("#line 1 \"common.cuh\"\n{COMMON_CUH}\n#line 1 \"{}.cu\"\n{}", self.name(), self.cuda())
     }
 
     /// The WGSL source.
@@ -161,7 +173,7 @@ pub const ENTRIES: [Entry; 30] = {
 /// Threads per workgroup (block) of every entry.
 pub const WORKGROUP: u32 = 256;
 
-/// Params of the reach family (WGSL `Params`, CUDA trailing arguments).
+/// Params of the reach family (the `Params` struct of `kernels/reach.{cu,wgsl}`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct ReachParams {

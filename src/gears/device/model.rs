@@ -1,11 +1,11 @@
-//! [`DeviceModel`]: the GEARS network of [`crate::gears::net::model`] on a [`TrainDevice`], with the
+//! [`DeviceModel`]: the GEARS network of [`crate::gears::net::model`] on a [`GpuDevice`], with the
 //! same forward and backward over weighted groups, step for step (see that module for the
 //! algorithm; the comments here number the same stages). Parameters, gradients, Adam moments and
 //! BatchNorm running statistics live on the device; the host builds the small per-batch index
 //! structures (which GO rows are needed, which groups are perturbed) and computes the loss on δ.
 
 use super::ops::{self, AdamScalars, DBnCache, DCsr, DMat, HostCsr};
-use super::{Gemm, TrainDevice};
+use crate::backend::device::{Gemm, GpuDevice};
 use crate::error::Result;
 use crate::gears::net::mat::Mat;
 use crate::gears::net::model::{ForwardInput, GearsModel, POS_MIX};
@@ -24,7 +24,7 @@ struct MlpCache<B> {
 type MlpOut<B> = (DMat<B>, MlpCache<B>);
 
 /// Everything a train-mode forward keeps for backward and for the running statistics.
-pub struct DeviceCache<D: TrainDevice> {
+pub struct DeviceCache<D: GpuDevice> {
     bn_emb: DBnCache<D::Buf>,
     e1: DMat<D::Buf>,
     emb_wts: D::Buf,
@@ -46,7 +46,7 @@ pub struct DeviceCache<D: TrainDevice> {
 }
 
 /// A GEARS model, its gradients and its Adam state on a device.
-pub struct DeviceModel<'d, D: TrainDevice> {
+pub struct DeviceModel<'d, D: GpuDevice> {
     dev: &'d D,
     n_genes: usize,
     hidden: usize,
@@ -90,7 +90,7 @@ fn sum32(w: &[f32]) -> f32 {
     w.iter().copied().sum()
 }
 
-impl<'d, D: TrainDevice> DeviceModel<'d, D> {
+impl<'d, D: GpuDevice> DeviceModel<'d, D> {
     /// Uploads `model` and `adam` (the co-expression operator once, for every step).
     pub fn upload(dev: &'d D, model: &GearsModel<f32>, adam: &Adam<f32>, coexpr: &Propagation) -> Result<Self> {
         let mut host = model.clone();
@@ -133,19 +133,26 @@ impl<'d, D: TrainDevice> DeviceModel<'d, D> {
         })
     }
 
-    /// Copies the weights, running statistics and Adam state back into host structures of the same shape.
+    /// Copies the weights, running statistics and Adam state back into host structures of the
+    /// same shape (one wait for all of them).
     pub fn download(&self, model: &mut GearsModel<f32>, adam: &mut Adam<f32>) -> Result<()> {
-        for ((name, p), dp) in model.params_mut().into_iter().zip(&self.params) {
-            p.data = self.dev.download(&name, &dp.buf, dp.len())?;
+        let host_buffers: Vec<(String, usize)> = model.buffers_mut().into_iter().map(|(n, b)| (n, b.len())).collect();
+        let mut bufs: Vec<(&D::Buf, usize)> = self.params.iter().map(|p| (&p.buf, p.len())).collect();
+        bufs.extend(host_buffers.iter().map(|(n, len)| (&self.buffers[self.buffer_index[n]], *len)));
+        bufs.extend(self.params.iter().zip(&self.m).map(|(p, m)| (m, p.len())));
+        bufs.extend(self.params.iter().zip(&self.v).map(|(p, v)| (v, p.len())));
+        let mut got = self.dev.download_many::<f32>("model and Adam state", &bufs)?.into_iter();
+        for (_, p) in model.params_mut() {
+            p.data = got.next().expect("parameter");
         }
-        for (name, b) in model.buffers_mut() {
-            let n = b.len();
-            *b = self.dev.download(&name, &self.buffers[self.buffer_index[&name]], n)?;
+        for (_, b) in model.buffers_mut() {
+            *b = got.next().expect("running statistic");
         }
-        for (((name, pm), (_, pv)), i) in adam.m.params_mut().into_iter().zip(adam.v.params_mut()).zip(0..) {
-            let n = self.params[i].len();
-            pm.data = self.dev.download(&name, &self.m[i], n)?;
-            pv.data = self.dev.download(&name, &self.v[i], n)?;
+        for (_, pm) in adam.m.params_mut() {
+            pm.data = got.next().expect("first moment");
+        }
+        for (_, pv) in adam.v.params_mut() {
+            pv.data = got.next().expect("second moment");
         }
         adam.steps.clone_from(&self.steps);
         Ok(())
@@ -292,7 +299,7 @@ impl<'d, D: TrainDevice> DeviceModel<'d, D> {
             qrow[gi] = o as u32;
         }
         let info: Vec<u32> = inp.groups.iter().enumerate().flat_map(|(gi, gr)| [gr.variant as u32, qrow[gi]]).collect();
-        let info = dev.upload_u32("group layout", &info)?;
+        let info = dev.upload("group layout", &info)?;
         let grid = ops::grid(dev, &a, q.as_ref().map_or(&self.dummy, |q| &q.buf), &info, ng, g, h)?;
         drop(a);
         let grid_w: Vec<f32> = inp.groups.iter().flat_map(|gr| std::iter::repeat_n(t(gr.weight), g)).collect();

@@ -304,7 +304,8 @@ fn train_and_evaluate(run: &TrainRun, data: &Dataset, graph: &Graph, device: Sel
         }
         Ok(())
     };
-    let res = fit_on(&device, &ctx, &mut state, hooks, &mut on_epoch);
+    let device_name = device.describe();
+    let res = device.fit(&ctx, &mut state, hooks, &mut on_epoch);
     if let Err(Error::Interrupted(msg)) = res {
         return Err(Error::Interrupted(format!("{msg}: {}", files.checkpoint.display())));
     }
@@ -322,21 +323,10 @@ fn train_and_evaluate(run: &TrainRun, data: &Dataset, graph: &Graph, device: Sel
         epochs_run: state.epochs_done - epochs_before,
         epochs_done: state.epochs_done,
         log: state.log,
-        device: device.describe(),
+        device: device_name,
         notes,
         files,
     })
-}
-
-/// The remaining epochs on the selected device: the CPU reference loop or the device trainer.
-fn fit_on(device: &Selected, ctx: &TrainContext, state: &mut TrainState, hooks: Hooks, on_epoch: &mut dyn FnMut(&TrainState) -> Result<()>) -> Result<()> {
-    match device {
-        Selected::Cpu => ctx.fit(state, hooks, on_epoch),
-        #[cfg(feature = "cuda")]
-        Selected::Cuda(d) => device::train::fit_on_device(ctx, &**d, state, hooks, on_epoch),
-        #[cfg(feature = "wgpu")]
-        Selected::Wgpu(d) => device::train::fit_on_device(ctx, &**d, state, hooks, on_epoch),
-    }
 }
 
 /// The per-epoch log as TSV (`NA` where there is no validation set).

@@ -1,7 +1,8 @@
-//! Batched spectral norms on wgpu: one `spmv_power_f32` launch per batch of sets, with the
-//! operator (A, A^T, D^-1/2) uploaded once and reused while its fingerprint matches.
+//! Batched spectral norms: one `spmv_power_f32` launch per batch of sets (relaunched until every
+//! set has stopped), with the operator (A, A^T, D^-1/2) uploaded once and reused while its
+//! fingerprint matches.
 
-use super::ctx::Ctx;
+use crate::backend::device::GpuDevice;
 use crate::backend::gpu_plan::{dinv_f32, f32_tol, fingerprint, pack_csr, pack_csr_transpose, pack_spectral};
 use crate::backend::source::{SpmvParams, SPMV_POWER};
 use crate::backend::{PowerIterConfig, SpectralNorm, SpectralOperator};
@@ -13,15 +14,15 @@ use std::sync::Mutex;
 const ITERS_PER_LAUNCH: u32 = 64;
 
 /// An operator on the device.
-pub struct Uploaded {
+pub struct Uploaded<B> {
     key: u64,
-    adj: ::wgpu::Buffer,
-    adjt: ::wgpu::Buffer,
-    dinv: ::wgpu::Buffer,
+    adj: B,
+    adjt: B,
+    dinv: B,
 }
 
 /// f32 spectral norms of every set (see [`crate::backend::Backend::spectral_norms`]).
-pub fn norms(ctx: &Ctx, cache: &Mutex<Option<Uploaded>>, op: &SpectralOperator, sets: &SetList, warm: &[f64], cfg: &PowerIterConfig) -> Result<Vec<SpectralNorm>> {
+pub fn norms<D: GpuDevice>(dev: &D, cache: &Mutex<Option<Uploaded<D::Buf>>>, op: &SpectralOperator, sets: &SetList, warm: &[f64], cfg: &PowerIterConfig) -> Result<Vec<SpectralNorm>> {
     if sets.is_empty() {
         return Ok(Vec::new());
     }
@@ -31,14 +32,14 @@ pub fn norms(ctx: &Ctx, cache: &Mutex<Option<Uploaded>>, op: &SpectralOperator, 
         *guard = None;
         *guard = Some(Uploaded {
             key,
-            adj: ctx.storage("operator A", &pack_csr(&op.adj))?,
-            adjt: ctx.storage("operator A^T", &pack_csr_transpose(&op.adj))?,
-            dinv: ctx.storage("operator D^-1/2", &dinv_f32(op))?,
+            adj: dev.upload("operator A", &pack_csr(&op.adj))?,
+            adjt: dev.upload("operator A^T", &pack_csr_transpose(&op.adj))?,
+            dinv: dev.upload("operator D^-1/2", &dinv_f32(op))?,
         });
     }
     let up = guard.as_ref().expect("uploaded");
-    // Sets per launch: x | y | z (3 floats per member) must fit one binding.
-    let max_members = ctx.max_binding / 12;
+    // Sets per launch: x | y | z (3 floats per member) must fit one buffer.
+    let max_members = dev.max_buffer_bytes() / 12;
     let mut out = Vec::with_capacity(sets.len());
     let mut start = 0;
     while start < sets.len() {
@@ -50,28 +51,19 @@ pub fn norms(ctx: &Ctx, cache: &Mutex<Option<Uploaded>>, op: &SpectralOperator, 
         let total = x.len();
         let mut work = x;
         work.resize(3 * total, 0.0);
-        let setbuf = ctx.storage("spectral sets", &packed)?;
-        let workbuf = ctx.storage("power-iteration vectors", &work)?;
-        let outbuf = ctx.zeros("spectral results", 3 * (end - start))?;
-        let p = SpmvParams {
-            n_nodes: op.n() as u32,
-            n_sets: (end - start) as u32,
-            total: total as u32,
-            max_iter: cfg.max_iter,
-            tol: f32_tol(cfg.tol),
-            iters: ITERS_PER_LAUNCH,
-            pad: [0; 2],
-        };
-        let mut r;
+        let setbuf = dev.upload("spectral sets", &packed)?;
+        let workbuf = dev.upload("power-iteration vectors", &work)?;
+        let outbuf = dev.zeros("spectral results", 3 * (end - start))?;
+        let p = SpmvParams { n_nodes: op.n() as u32, n_sets: (end - start) as u32, total: total as u32, max_iter: cfg.max_iter, tol: f32_tol(cfg.tol), iters: ITERS_PER_LAUNCH, pad: [0; 2] };
         let mut launches = 0;
-        loop {
-            ctx.dispatch(&SPMV_POWER, &[&up.adj, &up.adjt, &up.dinv, &setbuf, &workbuf, &outbuf], &p, (end - start) as u64)?;
+        let r: Vec<u32> = loop {
+            dev.launch(&SPMV_POWER, &[&up.adj, &up.adjt, &up.dinv, &setbuf, &workbuf, &outbuf], &p, (end - start) as u64)?;
             launches += 1;
-            r = ctx.read_u32(&outbuf, 3 * (end - start))?;
+            let r: Vec<u32> = dev.download("spectral results", &outbuf, 3 * (end - start))?;
             if r.chunks_exact(3).all(|c| c[2] != 0) || launches * ITERS_PER_LAUNCH >= cfg.max_iter.max(1) {
-                break;
+                break r;
             }
-        }
+        };
         out.extend(r.chunks_exact(3).map(|c| SpectralNorm { sigma: f32::from_bits(c[0]) as f64, iterations: c[1], converged: c[2] == 1 }));
         start = end;
     }
