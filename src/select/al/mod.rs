@@ -82,6 +82,9 @@ impl AlConfig {
 pub struct Injected<'a> {
     /// Initial k-means centres (k x dim after PCA), used instead of seeded k-means++.
     pub centres: Option<&'a Mat>,
+    /// Initial k-means centres given as points (indices into [`AlProblem::names`]); their
+    /// working-space rows (after PCA) are the centres. Ignored when `centres` is given.
+    pub centre_points: Option<&'a [usize]>,
     /// Standard normal draws (dim after PCA x F), used instead of SplitMix64 draws.
     pub draws: Option<&'a Mat>,
 }
@@ -128,9 +131,19 @@ pub fn select_embeddings_with(problem: &AlProblem, cfg: &AlConfig, inj: Injected
     let mut summary_extra = selection::StrategyInfo::default();
     match cfg.strategy {
         Strategy::Typiclust => {
-            let init = match inj.centres {
-                Some(c) => KMeansInit::Centres(c),
-                None => KMeansInit::PlusPlus { seed: stream_seed(cfg.seed, streams::KMEANS) },
+            let from_points = match (inj.centres, inj.centre_points) {
+                (None, Some(p)) => {
+                    if let Some(&bad) = p.iter().find(|&&i| i >= x.rows) {
+                        return Err(Error::invalid(format!("initial centre point {bad} is not one of the {} points", x.rows)));
+                    }
+                    Some(x.select_rows(p))
+                }
+                _ => None,
+            };
+            let init = match (inj.centres, &from_points) {
+                (Some(c), _) => KMeansInit::Centres(c),
+                (None, Some(c)) => KMeansInit::Centres(c),
+                (None, None) => KMeansInit::PlusPlus { seed: stream_seed(cfg.seed, streams::KMEANS) },
             };
             let out = typiclust::typiclust(&x, &problem.labelled, &problem.pool, budget, init, &cfg.kmeans)?;
             timings.kmeans_init_s = out.kmeans.init_s;
