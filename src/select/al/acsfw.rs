@@ -19,7 +19,7 @@
 //! fill from a seeded shuffle instead of torch's global generator; Theta and k use triangular
 //! solves instead of an explicit inverse (the same values up to rounding).
 
-use super::mat::{argmax_first, dot, Mat, BLOCK_ROWS};
+use super::mat::{argmax_first, dot, dot_f32, Mat, BLOCK_ROWS};
 use crate::error::{Error, Result};
 use crate::rng::SplitMix64;
 use nalgebra::{Cholesky, DMatrix};
@@ -204,22 +204,46 @@ pub fn frank_wolfe(phi: &Mat, n: usize, fill_seed: u64) -> (Vec<(usize, Option<f
             *tj += v;
         }
     }
+    // A float32 copy of u streams at half the memory traffic; it only pre-filters the argmax
+    // (|score32 - score| <= 2^-24 |u_i| |res| with |u_i| <= 1), and the candidates within twice
+    // that margin of the best are re-scored exactly, so picks and scores equal the f64 path.
+    let u32: Vec<f32> = u.data.iter().map(|&v| v as f32).collect();
     let mut c = vec![0.0; f];
     let mut selected = vec![false; np];
     let mut picks: Vec<(usize, Option<f64>)> = Vec::with_capacity(n);
-    let mut scores = vec![0.0; np];
+    let mut approx = vec![0.0; np];
     while picks.len() < n {
         let res: Vec<f64> = t.iter().zip(&c).map(|(a, b)| a - b).collect();
-        scores.par_chunks_mut(BLOCK_ROWS).enumerate().for_each(|(b, out)| {
+        approx.par_chunks_mut(BLOCK_ROWS).enumerate().for_each(|(b, out)| {
             for (k, s) in out.iter_mut().enumerate() {
                 let i = b * BLOCK_ROWS + k;
-                *s = if selected[i] { f64::NEG_INFINITY } else { dot(u.row(i), &res) };
+                *s = if selected[i] { f64::NEG_INFINITY } else { dot_f32(&u32[i * f..(i + 1) * f], &res) };
             }
         });
-        let j = match argmax_first(&scores) {
+        let margin = 2.0 * (1.2e-7 * dot(&res, &res).sqrt()) + f64::MIN_POSITIVE;
+        let amax = approx.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let exact_score = |i: usize| if selected[i] { f64::NEG_INFINITY } else { dot(u.row(i), &res) };
+        let j = if approx.iter().any(|v| v.is_nan()) || !amax.is_finite() {
+            // Degenerate scores: the exact argmax over everything (torch semantics).
+            let all: Vec<f64> = (0..np).map(exact_score).collect();
+            argmax_first(&all)
+        } else {
+            let mut best: Option<(usize, f64)> = None;
+            for i in 0..np {
+                if approx[i] >= amax - margin {
+                    let e = exact_score(i);
+                    if best.is_none_or(|(_, b)| e > b || (e.is_nan() && !b.is_nan())) {
+                        best = Some((i, e));
+                    }
+                }
+            }
+            best.map(|b| b.0)
+        };
+        let j = match j {
             Some(j) if !selected[j] => j,
             _ => break,
         };
+        let score = dot(u.row(j), &res);
         let uj = u.row(j);
         let diff: Vec<f64> = uj.iter().zip(&c).map(|(x, ci)| r * x - ci).collect();
         let gamma = dot(&diff, &res) / dot(&diff, &diff);
@@ -228,7 +252,7 @@ pub fn frank_wolfe(phi: &Mat, n: usize, fill_seed: u64) -> (Vec<(usize, Option<f
             *ci = (1.0 - gamma) * *ci + gr * x;
         }
         selected[j] = true;
-        picks.push((j, Some(scores[j])));
+        picks.push((j, Some(score)));
     }
     let missing = n - picks.len();
     if missing > 0 {
@@ -257,6 +281,55 @@ mod tests {
         assert!((p[0].1.unwrap() - 2.0 * 2f64.sqrt()).abs() < 1e-12);
         assert_eq!(p[1].0, 0);
         assert!(p[1].1.unwrap().abs() < 1e-12);
+    }
+
+    /// Frank-Wolfe with every score computed exactly (no float32 filter).
+    fn naive_frank_wolfe(phi: &Mat, n: usize) -> Vec<(usize, Option<f64>)> {
+        let (np, f) = (phi.rows, phi.cols);
+        let a: Vec<f64> = (0..np).map(|i| dot(phi.row(i), phi.row(i)).sqrt()).collect();
+        let r: f64 = a.iter().sum();
+        let mut u = phi.clone();
+        for i in 0..np {
+            let den = a[i] + 1e-30;
+            u.row_mut(i).iter_mut().for_each(|v| *v /= den);
+        }
+        let mut t = vec![0.0; f];
+        for i in 0..np {
+            for (tj, &v) in t.iter_mut().zip(phi.row(i)) {
+                *tj += v;
+            }
+        }
+        let mut c = vec![0.0; f];
+        let mut picks: Vec<(usize, Option<f64>)> = Vec::new();
+        for _ in 0..n {
+            let res: Vec<f64> = t.iter().zip(&c).map(|(a, b)| a - b).collect();
+            let scores: Vec<f64> = (0..np).map(|i| if picks.iter().any(|p| p.0 == i) { f64::NEG_INFINITY } else { dot(u.row(i), &res) }).collect();
+            let j = argmax_first(&scores).unwrap();
+            let diff: Vec<f64> = u.row(j).iter().zip(&c).map(|(x, ci)| r * x - ci).collect();
+            let gamma = dot(&diff, &res) / dot(&diff, &diff);
+            let gr = gamma * r;
+            for (ci, &x) in c.iter_mut().zip(u.row(j)) {
+                *ci = (1.0 - gamma) * *ci + gr * x;
+            }
+            picks.push((j, Some(scores[j])));
+        }
+        picks
+    }
+
+    #[test]
+    fn float32_filter_gives_the_exact_picks_and_scores() {
+        let mut rng = SplitMix64::new(8);
+        let mut phi = Mat::from_vec(400, 40, (0..400 * 40).map(|_| rng.normal() - 0.5).collect());
+        // exact duplicates: ties must go to the first index, as torch.argmax does
+        for i in (0..400).step_by(7) {
+            let src = phi.row(i / 2).to_vec();
+            phi.row_mut(i).copy_from_slice(&src);
+        }
+        let (fast, filled) = frank_wolfe(&phi, 120, 0);
+        assert_eq!(filled, 0);
+        let slow = naive_frank_wolfe(&phi, 120);
+        let bits = |v: &[(usize, Option<f64>)]| v.iter().map(|(i, s)| (*i, s.map(f64::to_bits))).collect::<Vec<_>>();
+        assert_eq!(bits(&fast), bits(&slow));
     }
 
     #[test]

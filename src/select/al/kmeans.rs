@@ -95,6 +95,12 @@ pub fn default_local_trials(k: usize) -> usize {
 }
 
 /// Greedy k-means++ on the rows of `x`: the row indices of the `k` chosen centres, in order.
+///
+/// Candidate potentials are exact but pruned by the triangle inequality: a point whose nearest
+/// centre p lies at distance >= 2 R_p from the candidate (R_p = the largest distance of p's
+/// points to p) cannot get closer to the candidate, so only the points of nearby centres are
+/// measured. Centre-candidate distances come from GEMM with an error margin (a centre is skipped
+/// only when it is certainly far), so the result equals the unpruned computation.
 pub fn kmeans_plus_plus(x: &Mat, k: usize, trials: usize, rng: &mut dyn UniformSource) -> Vec<usize> {
     let n = x.rows;
     assert!(k >= 1 && k <= n && trials >= 1, "k-means++ needs 1 <= k <= n and trials >= 1");
@@ -102,11 +108,16 @@ pub fn kmeans_plus_plus(x: &Mat, k: usize, trials: usize, rng: &mut dyn UniformS
     let xn2 = x.row_sq_norms();
     let first = rng.index(n);
     let mut chosen = vec![first];
-    let mut closest: Vec<f64> = (0..n).map(|i| sq_dist(x.row(i), x.row(first))).collect();
+    let mut cen = Mat { rows: 1, cols: d, data: Vec::with_capacity(k * d) };
+    cen.data.extend_from_slice(x.row(first));
+    let mut dsq: Vec<f64> = (0..n).map(|i| sq_dist(x.row(i), x.row(first))).collect();
+    let mut owner = vec![0u32; n];
+    let mut members: Vec<Vec<u32>> = vec![(0..n as u32).collect()];
+    let mut radius = vec![dsq.iter().copied().fold(0.0, f64::max).sqrt()];
     let mut cum = vec![0.0; n];
     for _ in 1..k {
         let mut acc = 0.0;
-        for (c, &v) in cum.iter_mut().zip(&closest) {
+        for (c, &v) in cum.iter_mut().zip(&dsq) {
             acc += v;
             *c = acc;
         }
@@ -118,52 +129,64 @@ pub fn kmeans_plus_plus(x: &Mat, k: usize, trials: usize, rng: &mut dyn UniformS
             })
             .collect();
         let cmat = x.select_rows(&cand);
-        let cn2: Vec<f64> = cand.iter().map(|&c| xn2[c]).collect();
-        // new[t][i] = min(closest[i], |x_i - cand_t|^2), exact wherever it can differ from closest.
         let t = cand.len();
-        let blocks: Vec<(Vec<f64>, Vec<f64>)> = (0..n.div_ceil(BLOCK_ROWS))
+        let m = cen.rows;
+        // approx[tt * m + p] = |cand_tt - centre_p|^2 through GEMM (filter only).
+        let mut approx = vec![0.0; t * m];
+        gemm_nt_into(&cmat.data, t, &cen, -2.0, &mut approx);
+        // Each trial: its improved points (in centre order, then member order) and total gain.
+        let per_trial: Vec<(Vec<(u32, f64)>, f64)> = (0..t)
             .into_par_iter()
-            .map(|b| {
-                let r0 = b * BLOCK_ROWS;
-                let rows = BLOCK_ROWS.min(n - r0);
-                let mut g = vec![0.0; rows * t];
-                gemm_nt_into(&x.data[r0 * d..(r0 + rows) * d], rows, &cmat, -2.0, &mut g);
-                let mut vals = vec![0.0; rows * t];
-                let mut sums = vec![0.0; t];
-                for ri in 0..rows {
-                    let i = r0 + ri;
-                    for tt in 0..t {
-                        let approx = xn2[i] + g[ri * t + tt] + cn2[tt];
-                        let v = if approx - gemm_margin(d, xn2[i], cn2[tt]) > closest[i] {
-                            closest[i]
-                        } else {
-                            closest[i].min(sq_dist(x.row(i), cmat.row(tt)))
-                        };
-                        vals[ri * t + tt] = v;
-                        sums[tt] += v;
+            .map(|tt| {
+                let cv = cmat.row(tt);
+                let c2 = xn2[cand[tt]];
+                let mut imp = Vec::new();
+                let mut gain = 0.0;
+                for p in 0..m {
+                    let cp2 = xn2[chosen[p]];
+                    let a = approx[tt * m + p] + c2 + cp2;
+                    let reach = 2.0 * radius[p] * (1.0 + 1e-9);
+                    if a - gemm_margin(d, c2, cp2) >= reach * reach {
+                        continue;
+                    }
+                    for &i in &members[p] {
+                        let e = sq_dist(x.row(i as usize), cv);
+                        if e < dsq[i as usize] {
+                            gain += dsq[i as usize] - e;
+                            imp.push((i, e));
+                        }
                     }
                 }
-                (vals, sums)
+                (imp, gain)
             })
             .collect();
-        let mut pots = vec![0.0; t];
-        for (_, s) in &blocks {
-            for (p, v) in pots.iter_mut().zip(s) {
-                *p += v;
-            }
-        }
         let mut best = 0;
         for tt in 1..t {
-            if pots[tt] < pots[best] {
+            if pot - per_trial[tt].1 < pot - per_trial[best].1 {
                 best = tt;
             }
         }
-        for (b, (vals, _)) in blocks.iter().enumerate() {
-            let r0 = b * BLOCK_ROWS;
-            for ri in 0..vals.len() / t {
-                closest[r0 + ri] = vals[ri * t + best];
-            }
+        let q = m as u32;
+        let mut affected = Vec::new();
+        let mut new_members = Vec::with_capacity(per_trial[best].0.len());
+        for &(i, e) in &per_trial[best].0 {
+            let old = owner[i as usize];
+            affected.push(old);
+            owner[i as usize] = q;
+            dsq[i as usize] = e;
+            new_members.push(i);
         }
+        affected.sort_unstable();
+        affected.dedup();
+        for &p in &affected {
+            let p = p as usize;
+            members[p].retain(|&i| owner[i as usize] as usize == p);
+            radius[p] = members[p].iter().map(|&i| dsq[i as usize]).fold(0.0, f64::max).sqrt();
+        }
+        radius.push(new_members.iter().map(|&i| dsq[i as usize]).fold(0.0, f64::max).sqrt());
+        members.push(new_members);
+        cen.data.extend_from_slice(x.row(cand[best]));
+        cen.rows += 1;
         chosen.push(cand[best]);
     }
     chosen
@@ -210,15 +233,24 @@ pub fn kmeans(x: &Mat, k: usize, init: KMeansInit<'_>, cfg: &KMeansConfig) -> Re
         init_s += t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
         let mut labels_old = vec![u32::MAX; n];
-        let mut labels = Vec::new();
         let mut strict = false;
         let mut iterations = 0;
+        // Hamerly bounds: u[i] >= distance to the own centre, l[i] <= distance to any other.
+        let (mut labels, mut u, mut l) = assign_with_bounds(&xc, &xn2, &centres);
         for it in 0..cfg.max_iter.max(1) {
             iterations = it + 1;
-            labels = assign(&xc, &xn2, &centres);
+            if it > 0 {
+                reassign_bounded(&xc, &xn2, &centres, &mut labels, &mut u, &mut l);
+            }
             let new = update_centres(&xc, &labels, &centres);
-            let shift: f64 = (0..k).map(|j| sq_dist(new.row(j), centres.row(j))).sum();
+            let moved: Vec<f64> = (0..k).map(|j| sq_dist(new.row(j), centres.row(j))).collect();
+            let shift: f64 = moved.iter().sum();
             centres = new;
+            let dmax = moved.iter().copied().fold(0.0, f64::max).sqrt() * (1.0 + SLACK);
+            for i in 0..n {
+                u[i] = (u[i] + moved[labels[i] as usize].sqrt() * (1.0 + SLACK)) * (1.0 + SLACK);
+                l[i] = ((l[i] - dmax) * (1.0 - SLACK)).max(0.0);
+            }
             if labels == labels_old {
                 strict = true;
                 break;
@@ -229,7 +261,7 @@ pub fn kmeans(x: &Mat, k: usize, init: KMeansInit<'_>, cfg: &KMeansConfig) -> Re
             labels_old.clone_from(&labels);
         }
         if !strict {
-            labels = assign(&xc, &xn2, &centres);
+            reassign_bounded(&xc, &xn2, &centres, &mut labels, &mut u, &mut l);
         }
         let inertia: f64 = (0..n).map(|i| sq_dist(xc.row(i), centres.row(labels[i] as usize))).sum();
         lloyd_s += t1.elapsed().as_secs_f64();
@@ -265,18 +297,29 @@ fn feature_variance_mean(xc: &Mat) -> f64 {
     var.iter().map(|v| v / xc.rows as f64).sum::<f64>() / xc.cols as f64
 }
 
+/// Relative slack that keeps the Hamerly bounds valid under rounding (far above the ~1e-15
+/// relative error of the exact kernels).
+const SLACK: f64 = 1e-9;
+
 /// Nearest centre of every row (exact distances, lowest index on ties), via a GEMM pre-filter.
 pub fn assign(x: &Mat, xn2: &[f64], centres: &Mat) -> Vec<u32> {
+    assign_with_bounds(x, xn2, centres).0
+}
+
+/// [`assign`] plus, per row, an upper bound on the distance to its centre and a lower bound on
+/// the distance to every other centre.
+fn assign_with_bounds(x: &Mat, xn2: &[f64], centres: &Mat) -> (Vec<u32>, Vec<f64>, Vec<f64>) {
     let (n, d, k) = (x.rows, x.cols, centres.rows);
     let cn2 = centres.row_sq_norms();
     let cmax = cn2.iter().copied().fold(0.0, f64::max);
-    let mut labels = vec![0u32; n];
-    labels.par_chunks_mut(BLOCK_ROWS).enumerate().for_each(|(b, out)| {
+    let mut out = vec![(0u32, 0.0f64, 0.0f64); n];
+    out.par_chunks_mut(BLOCK_ROWS).enumerate().for_each(|(b, out)| {
         let r0 = b * BLOCK_ROWS;
         let rows = out.len();
         let mut g = vec![0.0; rows * k];
         gemm_nt_into(&x.data[r0 * d..(r0 + rows) * d], rows, centres, -2.0, &mut g);
-        for (ri, lab) in out.iter_mut().enumerate() {
+        let mut exact: Vec<(usize, f64)> = Vec::new();
+        for (ri, o) in out.iter_mut().enumerate() {
             let i = r0 + ri;
             let row = &mut g[ri * k..(ri + 1) * k];
             let mut m = f64::INFINITY;
@@ -284,20 +327,68 @@ pub fn assign(x: &Mat, xn2: &[f64], centres: &Mat) -> Vec<u32> {
                 *v += c;
                 m = m.min(*v);
             }
-            let cut = m + gemm_margin(d, xn2[i], cmax);
-            let mut best = (f64::INFINITY, u32::MAX);
+            let margin = gemm_margin(d, xn2[i], cmax);
+            let cut = m + margin;
+            exact.clear();
+            let mut best = (f64::INFINITY, usize::MAX);
             for (j, &v) in row.iter().enumerate() {
                 if v <= cut {
                     let e = sq_dist(x.row(i), centres.row(j));
-                    if e < best.0 || best.1 == u32::MAX {
-                        best = (e, j as u32);
+                    exact.push((j, e));
+                    if e < best.0 || best.1 == usize::MAX {
+                        best = (e, j);
                     }
                 }
             }
-            *lab = best.1;
+            // Lower bound on the squared distance to every other centre.
+            let mut lo = f64::INFINITY;
+            for (j, &v) in row.iter().enumerate() {
+                if j != best.1 && v > cut {
+                    lo = lo.min(v + xn2[i] - margin);
+                }
+            }
+            for &(j, e) in &exact {
+                if j != best.1 {
+                    lo = lo.min(e);
+                }
+            }
+            *o = (best.1 as u32, best.0.sqrt() * (1.0 + SLACK), lo.max(0.0).sqrt() * (1.0 - SLACK));
         }
     });
-    labels
+    let labels = out.iter().map(|o| o.0).collect();
+    let u = out.iter().map(|o| o.1).collect();
+    let l = out.iter().map(|o| o.2).collect();
+    (labels, u, l)
+}
+
+/// One E-step with the bounds: a row keeps its centre when its (tightened) upper bound is below
+/// its lower bound; the others are assigned afresh. Same labels as [`assign`].
+fn reassign_bounded(x: &Mat, xn2: &[f64], centres: &Mat, labels: &mut [u32], u: &mut [f64], l: &mut [f64]) {
+    let n = x.rows;
+    let tight: Vec<Option<f64>> = (0..n)
+        .into_par_iter()
+        .map(|i| if u[i] < l[i] { None } else { Some(sq_dist(x.row(i), centres.row(labels[i] as usize)).sqrt() * (1.0 + SLACK)) })
+        .collect();
+    let mut redo = Vec::new();
+    for (i, t) in tight.into_iter().enumerate() {
+        if let Some(t) = t {
+            u[i] = t;
+            if u[i] >= l[i] {
+                redo.push(i);
+            }
+        }
+    }
+    if redo.is_empty() {
+        return;
+    }
+    let sub = x.select_rows(&redo);
+    let sub_n2: Vec<f64> = redo.iter().map(|&i| xn2[i]).collect();
+    let (lab, uu, ll) = assign_with_bounds(&sub, &sub_n2, centres);
+    for (p, &i) in redo.iter().enumerate() {
+        labels[i] = lab[p];
+        u[i] = uu[p];
+        l[i] = ll[p];
+    }
 }
 
 /// Means of the clusters, with scikit-learn's empty-cluster handling: each empty cluster takes
@@ -390,6 +481,55 @@ mod tests {
         assert_eq!(kmeans_plus_plus(&x, 2, 1, &mut s), vec![3, 0]);
     }
 
+    /// Unpruned greedy k-means++ (every candidate measured against every point).
+    fn naive_kmeans_plus_plus(x: &Mat, k: usize, trials: usize, rng: &mut dyn UniformSource) -> Vec<usize> {
+        let n = x.rows;
+        let first = rng.index(n);
+        let mut chosen = vec![first];
+        let mut dsq: Vec<f64> = (0..n).map(|i| sq_dist(x.row(i), x.row(first))).collect();
+        for _ in 1..k {
+            let mut cum = Vec::with_capacity(n);
+            let mut acc = 0.0;
+            for &v in &dsq {
+                acc += v;
+                cum.push(acc);
+            }
+            let cand: Vec<usize> = (0..trials).map(|_| {
+                let r = rng.unit() * acc;
+                cum.partition_point(|&c| c < r).min(n - 1)
+            }).collect();
+            let mut best: Option<(f64, usize, Vec<f64>)> = None;
+            for &c in &cand {
+                let new: Vec<f64> = (0..n).map(|i| dsq[i].min(sq_dist(x.row(i), x.row(c)))).collect();
+                let pot: f64 = new.iter().sum();
+                if best.as_ref().is_none_or(|b| pot < b.0) {
+                    best = Some((pot, c, new));
+                }
+            }
+            let (_, c, new) = best.unwrap();
+            dsq = new;
+            chosen.push(c);
+        }
+        chosen
+    }
+
+    #[test]
+    fn pruned_kmeanspp_equals_the_unpruned_one() {
+        let mut rng = SplitMix64::new(21);
+        let mut rows = Vec::new();
+        for _ in 0..600 {
+            let b = rng.below(12) as f64;
+            rows.push((0..5).map(|j| b * (j as f64 + 1.0) + 0.4 * rng.normal()).collect::<Vec<_>>());
+        }
+        let x = Mat::from_rows(&rows);
+        for (k, seed) in [(80, 1u64), (200, 2), (30, 3)] {
+            let t = default_local_trials(k);
+            let a = kmeans_plus_plus(&x, k, t, &mut SplitMix64::new(seed));
+            let b = naive_kmeans_plus_plus(&x, k, t, &mut SplitMix64::new(seed));
+            assert_eq!(a, b, "k = {k}");
+        }
+    }
+
     #[test]
     fn kmeanspp_seeded_is_deterministic_and_spreads() {
         let mut rows = Vec::new();
@@ -446,6 +586,49 @@ mod tests {
         assert_eq!(assign(&x, &x.row_sq_norms(), &c), vec![2]);
         let c = line(&[4.0, 6.0]);
         assert_eq!(assign(&x, &x.row_sq_norms(), &c), vec![0]);
+    }
+
+    #[test]
+    fn bounded_lloyd_equals_plain_lloyd() {
+        // Plain Lloyd: a full exact assignment every iteration, same update and stopping rules.
+        let mut rng = SplitMix64::new(4);
+        let x = Mat::from_vec(900, 7, (0..900 * 7).map(|i| rng.normal() + ((i / 7) % 9) as f64 * 1.5).collect());
+        let k = 60;
+        let idx = kmeans_plus_plus(&x, k, default_local_trials(k), &mut SplitMix64::new(2));
+        let init = x.select_rows(&idx);
+        let got = kmeans(&x, k, KMeansInit::Centres(&init), &KMeansConfig::default()).unwrap();
+        let mean = x.column_means();
+        let mut xc = x.clone();
+        xc.sub_row_vector(&mean);
+        let xn2 = xc.row_sq_norms();
+        let mut c = init.clone();
+        c.sub_row_vector(&mean);
+        let tol = 1e-4 * feature_variance_mean(&xc);
+        let mut old = vec![u32::MAX; 900];
+        let mut strict = false;
+        let mut it = 0;
+        let mut labels = Vec::new();
+        for i in 0..300 {
+            it = i + 1;
+            labels = assign(&xc, &xn2, &c);
+            let new = update_centres(&xc, &labels, &c);
+            let shift: f64 = (0..k).map(|j| sq_dist(new.row(j), c.row(j))).sum();
+            c = new;
+            if labels == old {
+                strict = true;
+                break;
+            }
+            if shift <= tol {
+                break;
+            }
+            old.clone_from(&labels);
+        }
+        if !strict {
+            labels = assign(&xc, &xn2, &c);
+        }
+        assert_eq!(got.labels, labels);
+        assert_eq!(got.iterations, it);
+        assert!(it > 3, "a run long enough for the bounds to matter ({it} iterations)");
     }
 
     #[test]

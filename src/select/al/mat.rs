@@ -123,6 +123,27 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     s
 }
 
+/// Dot product of float32 values with float64 ones, accumulated in float64 in the fixed order of
+/// [`dot`] (so also the same bits everywhere).
+#[inline]
+pub fn dot_f32(a: &[f32], b: &[f64]) -> f64 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut acc = [0.0f64; LANES];
+    let ca = a.chunks_exact(LANES);
+    let cb = b.chunks_exact(LANES);
+    let (ta, tb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..LANES {
+            acc[l] += x[l] as f64 * y[l];
+        }
+    }
+    let mut s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (x, y) in ta.iter().zip(tb) {
+        s += *x as f64 * y;
+    }
+    s
+}
+
 /// Squared Euclidean distance with the same fixed order as [`dot`].
 #[inline]
 pub fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
