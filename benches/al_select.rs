@@ -32,6 +32,21 @@ fn synthetic(n: usize, d: usize, blobs: usize, seed: u64) -> Mat {
     Mat::from_vec(n, d, data)
 }
 
+/// CPU seconds (user + system, all threads) this process has used so far (Linux; 0 elsewhere).
+/// On a shared machine wall times stretch with the load; CPU time much less so.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    let after = stat.rsplit_once(')').map_or("", |p| p.1);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // fields 14 and 15 of stat (utime, stime) are 12 and 13 after the ")"; clock ticks of 1/100 s
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+}
+
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
 }
@@ -47,8 +62,8 @@ fn main() {
     let (labelled, budget, dim) = if bench { (1_000, 1_000, 100) } else { (50, 20, 10) };
     let pca_points: usize = arg(&args, "--pca-points").map(|v| v.parse().unwrap()).unwrap_or(if bench { 2_000 } else { 60 });
     let pca_dim = if bench { 12_000 } else { 150 };
-    println!("# SYNTHETIC embeddings (Gaussian blobs); {} threads", rayon::current_num_threads());
-    println!("strategy\tpool\tlabelled\tbudget\tdim\tclusters\tkmeans_iters\tpca_s\tkmeans_init_s\tlloyd_s\ttypicality_s\tfeatures_s\tfrank_wolfe_s\ttotal_s");
+    println!("# SYNTHETIC embeddings (Gaussian blobs); {} threads; load average {}", rayon::current_num_threads(), load_average());
+    println!("strategy\tpool\tlabelled\tbudget\tdim\tclusters\tkmeans_iters\tpca_s\tkmeans_init_s\tlloyd_s\ttypicality_s\tfeatures_s\tfrank_wolfe_s\ttotal_s\tcpu_s");
     for &pool in &pools {
         let n = pool + labelled;
         let x = synthetic(n, dim, (n / 70).max(3), 42);
@@ -59,11 +74,13 @@ fn main() {
         for strategy in [Strategy::Typiclust, Strategy::AcsFw] {
             let mut cfg = AlConfig::new(strategy, Budget::Count(budget));
             cfg.seed = 7;
+            let c0 = cpu_seconds();
             let sel = select_embeddings(&problem, &cfg).unwrap();
+            let cpu = cpu_seconds() - c0;
             let s = &sel.summary;
             let t = &s.timings;
             println!(
-                "{}\t{pool}\t{labelled}\t{budget}\t{dim}\t{}\t{}\t{:.3}\t{:.3}\t{:.3}\t{:.3}\t{:.3}\t{:.3}\t{:.3}",
+                "{}\t{pool}\t{labelled}\t{budget}\t{dim}\t{}\t{}\t{:.3}\t{:.3}\t{:.3}\t{:.3}\t{:.3}\t{:.3}\t{:.3}\t{cpu:.2}",
                 strategy.as_str(),
                 s.info.clusters.map_or("NA".into(), |c| c.to_string()),
                 s.info.kmeans_iterations.map_or("NA".into(), |c| c.to_string()),
@@ -78,7 +95,14 @@ fn main() {
         }
     }
     let x = synthetic(pca_points, pca_dim, 20, 9);
-    let t = Instant::now();
+    let (t, c0) = (Instant::now(), cpu_seconds());
     let p = pca(&x, pca_points.min(100), 600, 1).unwrap();
-    println!("# PCA of {pca_points} points x {pca_dim} dims to {} components ({}): {:.3} s", p.scores.cols, p.solver, t.elapsed().as_secs_f64());
+    println!(
+        "# PCA of {pca_points} points x {pca_dim} dims to {} components ({}): {:.3} s wall, {:.2} s CPU; load average {}",
+        p.scores.cols,
+        p.solver,
+        t.elapsed().as_secs_f64(),
+        cpu_seconds() - c0,
+        load_average()
+    );
 }

@@ -287,6 +287,14 @@ fn run_select_embeddings(a: &SelectArgs, strategy: Strategy) -> Result<()> {
         if a.weights.is_some() {
             eprintln!("note: --weights is not used by {}", strategy.as_str());
         }
+        match emb.kind.as_deref() {
+            Some(k) if k != strategy.default_embedding_kind() => eprintln!(
+                "note: {path} holds {k} embeddings; {}'s default is {} (see README, Methods)",
+                strategy.as_str(),
+                strategy.default_embedding_kind()
+            ),
+            _ => {}
+        }
         let s = &sel.summary;
         if let Some(m) = s.pca_components {
             eprintln!(

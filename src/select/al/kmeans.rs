@@ -134,29 +134,74 @@ pub fn kmeans_plus_plus(x: &Mat, k: usize, trials: usize, rng: &mut dyn UniformS
         // approx[tt * m + p] = |cand_tt - centre_p|^2 through GEMM (filter only).
         let mut approx = vec![0.0; t * m];
         gemm_nt_into(&cmat.data, t, &cen, -2.0, &mut approx);
-        // Each trial: its improved points (in centre order, then member order) and total gain.
-        let per_trial: Vec<(Vec<(u32, f64)>, f64)> = (0..t)
-            .into_par_iter()
+        // Centres that may hold points closer to a trial candidate (the others are provably far).
+        let near: Vec<Vec<usize>> = (0..t)
             .map(|tt| {
-                let cv = cmat.row(tt);
                 let c2 = xn2[cand[tt]];
-                let mut imp = Vec::new();
-                let mut gain = 0.0;
-                for p in 0..m {
-                    let cp2 = xn2[chosen[p]];
-                    let a = approx[tt * m + p] + c2 + cp2;
-                    let reach = 2.0 * radius[p] * (1.0 + 1e-9);
-                    if a - gemm_margin(d, c2, cp2) >= reach * reach {
-                        continue;
-                    }
-                    for &i in &members[p] {
-                        let e = sq_dist(x.row(i as usize), cv);
-                        if e < dsq[i as usize] {
-                            gain += dsq[i as usize] - e;
-                            imp.push((i, e));
+                (0..m)
+                    .filter(|&p| {
+                        let cp2 = xn2[chosen[p]];
+                        let a = approx[tt * m + p] + c2 + cp2;
+                        let reach = 2.0 * radius[p] * (1.0 + 1e-9);
+                        a - gemm_margin(d, c2, cp2) < reach * reach
+                    })
+                    .collect()
+            })
+            .collect();
+        let scanned: usize = near.iter().map(|v| v.iter().map(|&p| members[p].len()).sum::<usize>()).sum();
+        // Each trial's improved points (index order) with their new distances: by scanning the
+        // near centres' points when that is little work, else by a GEMM filter over all points.
+        // Both are exact and give the same list.
+        let improved: Vec<Vec<(u32, f64)>> = if scanned * 2 < n * t {
+            near.par_iter()
+                .enumerate()
+                .map(|(tt, ps)| {
+                    let cv = cmat.row(tt);
+                    let mut imp = Vec::new();
+                    for &p in ps {
+                        for &i in &members[p] {
+                            let e = sq_dist(x.row(i as usize), cv);
+                            if e < dsq[i as usize] {
+                                imp.push((i, e));
+                            }
                         }
                     }
-                }
+                    imp.sort_unstable_by_key(|v| v.0);
+                    imp
+                })
+                .collect()
+        } else {
+            let cn2: Vec<f64> = cand.iter().map(|&c| xn2[c]).collect();
+            let blocks: Vec<Vec<Vec<(u32, f64)>>> = (0..n.div_ceil(BLOCK_ROWS))
+                .into_par_iter()
+                .map(|b| {
+                    let r0 = b * BLOCK_ROWS;
+                    let rows = BLOCK_ROWS.min(n - r0);
+                    let mut g = vec![0.0; rows * t];
+                    gemm_nt_into(&x.data[r0 * d..(r0 + rows) * d], rows, &cmat, -2.0, &mut g);
+                    let mut out = vec![Vec::new(); t];
+                    for ri in 0..rows {
+                        let i = r0 + ri;
+                        for tt in 0..t {
+                            let approx = xn2[i] + g[ri * t + tt] + cn2[tt];
+                            if approx - gemm_margin(d, xn2[i], cn2[tt]) > dsq[i] {
+                                continue;
+                            }
+                            let e = sq_dist(x.row(i), cmat.row(tt));
+                            if e < dsq[i] {
+                                out[tt].push((i as u32, e));
+                            }
+                        }
+                    }
+                    out
+                })
+                .collect();
+            (0..t).map(|tt| blocks.iter().flat_map(|bl| bl[tt].iter().copied()).collect()).collect()
+        };
+        let per_trial: Vec<(Vec<(u32, f64)>, f64)> = improved
+            .into_iter()
+            .map(|imp| {
+                let gain = imp.iter().map(|&(i, e)| dsq[i as usize] - e).sum::<f64>();
                 (imp, gain)
             })
             .collect();

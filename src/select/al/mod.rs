@@ -51,6 +51,18 @@ impl Strategy {
             Strategy::AcsFw => "acs-fw",
         }
     }
+
+    /// The embedding kind the strategy reads by default (`graphreach embed --kind`):
+    /// TypiClust `mean-expression` (IterPert's paper scripts use `linear_fix_ctrl`, the predicted
+    /// mean expression; the packaged API meant to as well, but that branch is unreachable there),
+    /// ACS-FW `cross-gene` (the kernel baselines use `cross_gene_out` in both the API and the
+    /// scripts). See spec §8.2 and §13 item 6.
+    pub fn default_embedding_kind(self) -> &'static str {
+        match self {
+            Strategy::Typiclust => "mean-expression",
+            Strategy::AcsFw => "cross-gene",
+        }
+    }
 }
 
 /// Everything that determines an embedding-based selection. Shared by the library and the CLI.
