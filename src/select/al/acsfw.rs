@@ -194,8 +194,8 @@ pub fn frank_wolfe(phi: &Mat, n: usize, fill_seed: u64) -> (Vec<(usize, Option<f
     let a: Vec<f64> = (0..np).map(|i| dot(phi.row(i), phi.row(i)).sqrt()).collect();
     let r: f64 = a.iter().sum();
     let mut u = phi.clone();
-    for i in 0..np {
-        let den = a[i] + 1e-30;
+    for (i, &ai) in a.iter().enumerate() {
+        let den = ai + 1e-30;
         u.row_mut(i).iter_mut().for_each(|v| *v /= den);
     }
     let mut t = vec![0.0; f];
@@ -229,8 +229,8 @@ pub fn frank_wolfe(phi: &Mat, n: usize, fill_seed: u64) -> (Vec<(usize, Option<f
             argmax_first(&all)
         } else {
             let mut best: Option<(usize, f64)> = None;
-            for i in 0..np {
-                if approx[i] >= amax - margin {
+            for (i, &ai) in approx.iter().enumerate() {
+                if ai >= amax - margin {
                     let e = exact_score(i);
                     if best.is_none_or(|(_, b)| e > b || (e.is_nan() && !b.is_nan())) {
                         best = Some((i, e));
@@ -289,8 +289,8 @@ mod tests {
         let a: Vec<f64> = (0..np).map(|i| dot(phi.row(i), phi.row(i)).sqrt()).collect();
         let r: f64 = a.iter().sum();
         let mut u = phi.clone();
-        for i in 0..np {
-            let den = a[i] + 1e-30;
+        for (i, &ai) in a.iter().enumerate() {
+            let den = ai + 1e-30;
             u.row_mut(i).iter_mut().for_each(|v| *v /= den);
         }
         let mut t = vec![0.0; f];

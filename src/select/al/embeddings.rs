@@ -1,14 +1,15 @@
 //! The embeddings table that TypiClust and ACS-FW read (written by `graphreach embed`).
 //!
-//! Format (tab-separated text, `.gz` accepted, UTF-8 with or without a BOM, LF or CRLF):
+//! Format (tab-separated text, `.gz` accepted, UTF-8 with or without a BOM, LF or CRLF; `<TAB>`
+//! below stands for a tab character):
 //!
 //! ```text
 //! # graphreach-embeddings
 //! # kind=cross-gene
 //! # reference_dim=325065
-//! perturbation	d0	d1	d2
-//! MARS	0.12	-1.5	3e-4
-//! AARS+ctrl	...
+//! perturbation<TAB>d0<TAB>d1<TAB>d2
+//! MARS<TAB>0.12<TAB>-1.5<TAB>3e-4
+//! AARS+ctrl<TAB>...
 //! ```
 //!
 //! * Optional `#` comment lines; before the header, `# key=value` lines are metadata:

@@ -443,8 +443,8 @@ fn update_centres(x: &Mat, labels: &[u32], old: &Mat) -> Mat {
     let (n, k) = (x.rows, old.rows);
     let mut sums = Mat::zeros(k, x.cols);
     let mut w = vec![0.0f64; k];
-    for i in 0..n {
-        let c = labels[i] as usize;
+    for (i, &lab) in labels.iter().enumerate().take(n) {
+        let c = lab as usize;
         w[c] += 1.0;
         for (s, &v) in sums.row_mut(c).iter_mut().zip(x.row(i)) {
             *s += v;
@@ -473,9 +473,9 @@ fn update_centres(x: &Mat, labels: &[u32], old: &Mat) -> Mat {
             argmax = j;
         }
     }
-    for j in 0..k {
-        if w[j] > 0.0 {
-            let a = 1.0 / w[j];
+    for (j, &wj) in w.iter().enumerate() {
+        if wj > 0.0 {
+            let a = 1.0 / wj;
             sums.row_mut(j).iter_mut().for_each(|s| *s *= a);
         } else {
             let src = sums.row(argmax).to_vec();

@@ -99,8 +99,8 @@ pub fn pca(x: &Mat, m: usize, exact_max: usize, seed: u64) -> Result<Pca> {
     if gram_side {
         // u_j (n) -> scores = u_j s_j, v_j = Xc^T u_j / s_j.
         let smax = vals.first().copied().unwrap_or(0.0).max(0.0).sqrt();
-        for j in 0..m {
-            let sj = vals[j].max(0.0).sqrt();
+        for (j, &val) in vals.iter().enumerate().take(m) {
+            let sj = val.max(0.0).sqrt();
             let u: Vec<f64> = (0..n).map(|i| vecs.at(i, j)).collect();
             if sj > 1e-12 * smax && sj > 0.0 {
                 let v = components.row_mut(j);
@@ -163,7 +163,7 @@ fn to_dmatrix(a: &Mat) -> DMatrix<f64> {
 /// eigenvectors as the columns of an s x m matrix.
 fn exact_top(a: &Mat, m: usize) -> (Vec<f64>, Mat, &'static str) {
     let eig = SymmetricEigen::new(symmetrise(to_dmatrix(a)));
-    let (vals, vecs) = sorted_top(&eig.eigenvalues.as_slice().to_vec(), &eig.eigenvectors, m);
+    let (vals, vecs) = sorted_top(eig.eigenvalues.as_slice(), &eig.eigenvectors, m);
     (vals, vecs, "exact-eigen")
 }
 
