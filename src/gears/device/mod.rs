@@ -23,7 +23,7 @@ use crate::backend::choice::{open_device, DeviceTask, Needs, OpenedDevice};
 use crate::backend::device::GpuDevice;
 use crate::backend::BackendChoice;
 use crate::error::Result;
-use crate::gears::train::{Hooks, TrainContext, TrainState};
+use crate::gears::train::fit::{Hooks, TrainContext, TrainState};
 
 /// The device a `graphreach train` run takes.
 pub struct Selected(OpenedDevice);
