@@ -69,6 +69,9 @@ trait DevicePass<D: GpuDevice> {
     fn mlp_input(kept: &Self::Mlp) -> &DMat<D::Buf>;
 }
 
+/// δ on the device and what a pass of mode `P` keeps.
+type PassOut<D, P> = (DMat<<D as GpuDevice>::Buf>, Kept<D, <P as DevicePass<D>>::Bn, <P as DevicePass<D>>::Mlp>);
+
 /// Train mode: batch statistics, caches kept.
 struct TrainPass;
 
@@ -327,7 +330,7 @@ impl<'d, D: GpuDevice> DeviceModel<'d, D> {
     }
 
     /// The forward body shared by both modes: δ on the device and the intermediate values.
-    fn forward_pass<P: DevicePass<D>>(&self, go: &Propagation, inp: &ForwardInput) -> Result<(DMat<D::Buf>, Kept<D, P::Bn, P::Mlp>)> {
+    fn forward_pass<P: DevicePass<D>>(&self, go: &Propagation, inp: &ForwardInput) -> Result<PassOut<D, P>> {
         let dev = self.dev;
         let (g, h) = (self.n_genes, self.hidden);
         let ng = inp.groups.len();
