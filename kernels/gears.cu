@@ -26,6 +26,9 @@
 //   gears_bn_apply   (x0 = x, x1 = stats, x2 = gamma, x3 = beta, x4 = xhat, x5 = y)
 //                                             xhat = (x - mean) istd; y = (x - mean) (gamma istd) + beta;
 //                                             u2 = 1: ReLU on y; rows u0, cols u1
+//   gears_bn_eval    (x0 = x, x1 = running_mean, x2 = running_var, x3 = gamma, x4 = beta, x5 = y)
+//                                             eval mode: s = gamma / sqrt(rv + f0); y = x s + (beta - rm s);
+//                                             u2 = 1: ReLU on y; rows u0, cols u1
 //   gears_bn_running (x0 = stats, x1 = running_mean, x2 = running_var)
 //                                             rm = (1 - f0) rm + f0 mean; rv = (1 - f0) rv + f0 var f1; c < u1
 //   gears_bn_bwd_reduce (x0 = dy, x1 = xhat, x2 = dgamma, x3 = dbeta, x4 = sums)
@@ -165,6 +168,16 @@ extern "C" __global__ void gears_bn_apply(float* x0, float* x1, float* x2, float
     float d = x0[i] - x1[c];
     x4[i] = d * istd;
     float y = d * (x2[c] * istd) + x3[c];
+    if (p.u2 == 1u && y < 0.0f) y = 0.0f;
+    x5[i] = y;
+}
+
+extern "C" __global__ void gears_bn_eval(float* x0, float* x1, float* x2, float* x3, float* x4, float* x5, const Params p) {
+    u32 i = flat_thread();
+    if (i >= p.u0 * p.u1) return;
+    u32 c = i % p.u1;
+    float s = x3[c] / sqrtf(x2[c] + p.f0);
+    float y = x0[i] * s + (x4[c] - x1[c] * s);
     if (p.u2 == 1u && y < 0.0f) y = 0.0f;
     x5[i] = y;
 }

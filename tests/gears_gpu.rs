@@ -158,6 +158,29 @@ fn check_batchnorm_linear_relu<D: GpuDevice>(d: &D) {
     }
 }
 
+/// Eval-mode BatchNorm (running statistics, with and without ReLU) against the CPU op, on row
+/// counts 1, 31 and 257 (not multiples of the 256-wide workgroup) and odd column counts.
+fn check_bn_eval<D: GpuDevice>(d: &D) {
+    let mut rng = SplitMix64::new(5);
+    for &r in &[1usize, 31, 257] {
+        for &c in &[1usize, 7, 33] {
+            let x = Mat::from_vec(r, c, randv(r * c, &mut rng));
+            let gamma = randv(c, &mut rng);
+            let beta = randv(c, &mut rng);
+            let rm = randv(c, &mut rng);
+            let rv: Vec<f32> = (0..c).map(|_| 0.05 + rng.unit() as f32 * 3.0).collect();
+            let y = ops::bn_eval_fwd(&x, &gamma, &beta, &rm, &rv);
+            let (xd, gd, bd, rmd, rvd) = (up(d, &x), d.upload("g", &gamma).unwrap(), d.upload("b", &beta).unwrap(), d.upload("rm", &rm).unwrap(), d.upload("rv", &rv).unwrap());
+            close(&format!("bn eval {r}x{c}"), &down(d, &dops::bn_eval(d, &xd, &gd, &bd, &rmd, &rvd, false).unwrap()), &y.data, 1e-5);
+            let mut yr = y.clone();
+            ops::relu_inplace(&mut yr);
+            let got = down(d, &dops::bn_eval(d, &xd, &gd, &bd, &rmd, &rvd, true).unwrap());
+            close(&format!("bn eval + relu {r}x{c}"), &got, &yr.data, 1e-5);
+            assert!(got.iter().zip(&yr.data).all(|(a, b)| (*a == 0.0) == (*b == 0.0) || a.abs().max(b.abs()) < 1e-5), "bn eval + relu {r}x{c}: zeros differ");
+        }
+    }
+}
+
 fn check_propagation<D: GpuDevice>(d: &D) {
     let mut rng = SplitMix64::new(3);
     for &n in &[1usize, 31, 257] {
@@ -414,6 +437,7 @@ fn cuda_ops_match_cpu() {
     with_cuda("ops", |d| {
         check_gemm(d);
         check_batchnorm_linear_relu(d);
+        check_bn_eval(d);
         check_propagation(d);
         check_adam(d);
     });
@@ -428,6 +452,61 @@ fn cuda_training_steps_match_the_cpu_trainer() {
             check_training_steps(d, true, resync);
         }
     });
+}
+
+/// Embeddings from the eval-mode device forward ([`DeviceModel::forward_eval`]) against the CPU
+/// reference, for both kinds, a model trained for one epoch (running statistics in use), with and
+/// without the positional quirk, on more perturbations than one device chunk when the device's
+/// chunk is small: every value within 1e-5 of its row's largest value (f32 reassociation only).
+fn check_embed<D: GpuDevice>(d: &D) {
+    use graphreach::gears::eval::embed::{embed_on_cpu, EmbedKind, EmbedPert};
+    use graphreach::gears::device::embed::{chunk_size, embed_on_device};
+    use graphreach::gears::train::checkpoint::{ModelFile, ModelMeta};
+    use graphreach::gears::train::fit::Hooks;
+    for pos_quirk in [false, true] {
+        let (data, names, go) = toy_setup();
+        let cfg = GearsConfig { hidden: 16, batch_size: 32, epochs: 1, pos_quirk, ..Default::default() };
+        let ctx = toy_context(&data, &names, go, cfg.clone());
+        let mut state = ctx.new_state();
+        ctx.fit(&mut state, Hooks::default(), &mut |_| Ok(())).unwrap();
+        let meta = ModelMeta { config: cfg, dataset: data.name.clone(), genes: data.gene_names.clone(), pert_names: names.clone(), graph: "toy".into(), train_conditions: vec![], val_conditions: vec![], epoch: 1 };
+        let mf = ModelFile { model: state.model.clone(), coexpr: ctx.coexpr.clone(), go: ctx.go.clone(), meta };
+        // Every GO node alone (4 of them without cells), and doubles.
+        let mut perts: Vec<EmbedPert> = (0..16u32).map(|i| EmbedPert { name: names[i as usize].clone(), nodes: vec![i] }).collect();
+        perts.extend((0..70u32).map(|i| EmbedPert { name: format!("double{i}"), nodes: vec![i % 16, (i * 7 + 3) % 16] }));
+        assert!(perts.len() > chunk_size(d, data.n_genes(), 16), "more perturbations than one device chunk");
+        for kind in [EmbedKind::MeanExpression, EmbedKind::CrossGene] {
+            let cpu = embed_on_cpu(&mf, &perts, kind, &ctx.means.ctrl).unwrap();
+            let dev = embed_on_device(d, &mf, &perts, kind, &ctx.means.ctrl).unwrap();
+            assert_eq!((dev.names.clone(), dev.dim), (cpu.names.clone(), cpu.dim));
+            let mut worst = 0f64;
+            for i in 0..cpu.len() {
+                let scale = cpu.row(i).iter().fold(0f64, |m, v| m.max(v.abs()));
+                let diff = dev.row(i).iter().zip(cpu.row(i)).fold(0f64, |m, (a, b)| m.max((a - b).abs()));
+                worst = worst.max(diff / scale);
+            }
+            eprintln!("embed {kind:?} pos_quirk {pos_quirk}: largest relative difference {worst:.2e}");
+            assert!(worst <= 1e-5, "embed {kind:?} pos_quirk {pos_quirk}: device vs cpu {worst:.2e}");
+        }
+    }
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_bn_eval_matches_cpu() {
+    with_wgpu("bn eval", check_bn_eval);
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_embeddings_match_the_cpu() {
+    with_wgpu("embeddings", check_embed);
+}
+
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_embeddings_match_the_cpu() {
+    with_cuda("embeddings", check_embed);
 }
 
 /// Two epochs of the real loop on the device next to the CPU loop: the start-up check passes,

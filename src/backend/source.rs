@@ -124,6 +124,8 @@ pub mod gears {
     pub const BN_STATS: Entry = Entry { family: Family::Gears, name: "gears_bn_stats", bindings: &[0, 1, 2], params_binding: 9 };
     /// `gears_bn_apply`.
     pub const BN_APPLY: Entry = Entry { family: Family::Gears, name: "gears_bn_apply", bindings: &[0, 1, 2, 3, 4, 5], params_binding: 9 };
+    /// `gears_bn_eval`: eval-mode BatchNorm with the running statistics (optionally with ReLU).
+    pub const BN_EVAL: Entry = Entry { family: Family::Gears, name: "gears_bn_eval", bindings: &[0, 1, 2, 3, 4, 5], params_binding: 9 };
     /// `gears_bn_running`.
     pub const BN_RUNNING: Entry = Entry { family: Family::Gears, name: "gears_bn_running", bindings: &[0, 1, 2], params_binding: 9 };
     /// `gears_bn_bwd_reduce`.
@@ -151,13 +153,13 @@ pub mod gears {
     /// `gears_renorm`.
     pub const RENORM: Entry = Entry { family: Family::Gears, name: "gears_renorm", bindings: &[0], params_binding: 9 };
     /// Every entry of the family.
-    pub const ALL: [Entry; 20] = [FILL, AXPBYZ, ROWS_BCAST, GEMM, COLSUM, BN_STATS, BN_APPLY, BN_RUNNING, BN_BWD_REDUCE, BN_BWD_DX, RELU_BWD, SPMM, GRID, INDV1_FWD, INDV1_BWD_W, INDV1_BWD_X, INDV2_FWD, INDV2_BWD, ADAM, RENORM];
+    pub const ALL: [Entry; 21] = [FILL, AXPBYZ, ROWS_BCAST, GEMM, COLSUM, BN_STATS, BN_APPLY, BN_EVAL, BN_RUNNING, BN_BWD_REDUCE, BN_BWD_DX, RELU_BWD, SPMM, GRID, INDV1_FWD, INDV1_BWD_W, INDV1_BWD_X, INDV2_FWD, INDV2_BWD, ADAM, RENORM];
 }
 
 /// Every entry point of every family.
-pub const ENTRIES: [Entry; 30] = {
+pub const ENTRIES: [Entry; 31] = {
     let base = [REACH_EXPAND, REACH_ADVANCE, REACH_COUNT, REACH_COMPACT, GAINS_DENSE, GAINS_SPARSE, COMMIT_DENSE, COMMIT_SPARSE, SPMV_POWER, JACCARD_CANDIDATES];
-    let mut out = [REACH_EXPAND; 30];
+    let mut out = [REACH_EXPAND; 31];
     let mut i = 0;
     while i < base.len() {
         out[i] = base[i];

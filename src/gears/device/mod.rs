@@ -12,9 +12,12 @@
 //! * [`train::fit_on_device`]: the epoch loop of [`super::train::fit`] with the step on the device;
 //!   the host model and optimiser are synchronised after every epoch (checkpoints, validation
 //!   and evaluation run on the host CPU path).
-//! * [`select`]: the device a `graphreach train` run takes, by the one `--backend` rule of
+//! * [`embed::embed_on_device`]: perturbation embeddings from the eval-mode device forward
+//!   ([`model::DeviceModel::forward_eval`], BatchNorm on the running statistics).
+//! * [`select`]: the device a `graphreach train` or `embed` run takes, by the one `--backend` rule of
 //!   [`crate::backend::choice`].
 
+pub mod embed;
 pub mod model;
 pub mod ops;
 pub mod train;
@@ -23,9 +26,11 @@ use crate::backend::choice::{open_device, DeviceTask, Needs, OpenedDevice};
 use crate::backend::device::GpuDevice;
 use crate::backend::BackendChoice;
 use crate::error::Result;
+use crate::gears::eval::embed::{embed_on_cpu, EmbedKind, EmbedPert, Embeddings};
+use crate::gears::train::checkpoint::ModelFile;
 use crate::gears::train::fit::{Hooks, TrainContext, TrainState};
 
-/// The device a `graphreach train` run takes.
+/// The device a `graphreach train` or `graphreach embed` run takes.
 pub struct Selected(OpenedDevice);
 
 impl Selected {
@@ -52,6 +57,28 @@ impl Selected {
             }
         }
         self.0.run(Fit { ctx, state, hooks, on_epoch })
+    }
+}
+
+impl Selected {
+    /// Embeds `perts` with [`embed_on_cpu`] on the CPU or [`embed::embed_on_device`] on a GPU.
+    pub fn embed(self, mf: &ModelFile, perts: &[EmbedPert], kind: EmbedKind, ctrl_mean: &[f64]) -> Result<Embeddings> {
+        struct Embed<'a> {
+            mf: &'a ModelFile,
+            perts: &'a [EmbedPert],
+            kind: EmbedKind,
+            ctrl_mean: &'a [f64],
+        }
+        impl DeviceTask for Embed<'_> {
+            type Output = Result<Embeddings>;
+            fn on_cpu(self) -> Result<Embeddings> {
+                embed_on_cpu(self.mf, self.perts, self.kind, self.ctrl_mean)
+            }
+            fn on_gpu<D: GpuDevice + 'static>(self, dev: D) -> Result<Embeddings> {
+                embed::embed_on_device(&dev, self.mf, self.perts, self.kind, self.ctrl_mean)
+            }
+        }
+        self.0.run(Embed { mf, perts, kind, ctrl_mean })
     }
 }
 

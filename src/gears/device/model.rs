@@ -4,11 +4,11 @@
 //! BatchNorm running statistics live on the device; the host builds the small per-batch index
 //! structures (which GO rows are needed, which groups are perturbed) and computes the loss on δ.
 
-use super::ops::{self, AdamScalars, DBnCache, DCsr, DMat, HostCsr};
+use super::ops::{self, AdamScalars, BnOut, DBnCache, DCsr, DMat, HostCsr};
 use crate::backend::device::{Gemm, GpuDevice};
 use crate::error::Result;
 use crate::gears::net::mat::Mat;
-use crate::gears::net::model::{ForwardInput, GearsModel, POS_MIX};
+use crate::gears::net::model::{EvalOutput, ForwardInput, GearsModel, POS_MIX};
 use crate::gears::net::params::is_perturbation_path;
 use crate::gears::net::propagation::Propagation;
 use crate::gears::train::adam::{Adam, AdamConfig};
@@ -23,26 +23,88 @@ struct MlpCache<B> {
 /// An MLP's output and cache.
 type MlpOut<B> = (DMat<B>, MlpCache<B>);
 
-/// Everything a train-mode forward keeps for backward and for the running statistics.
-pub struct DeviceCache<D: GpuDevice> {
-    bn_emb: DBnCache<D::Buf>,
+/// The intermediate values of a device forward besides δ; `B` and `M` are what its BatchNorms
+/// and MLPs keep (caches in train mode; nothing and the MLP's input in eval mode).
+struct Kept<D: GpuDevice, B, M> {
+    bn_emb: B,
     e1: DMat<D::Buf>,
     emb_wts: D::Buf,
     pe: Option<DMat<D::Buf>>,
     base0_wts: D::Buf,
-    emb_cache: MlpCache<D::Buf>,
+    emb_cache: M,
     needed: Vec<u32>,
     pe_go: Option<DMat<D::Buf>>,
     perturbed: Vec<usize>,
     fuse_wts: Option<D::Buf>,
-    fuse_cache: Option<MlpCache<D::Buf>>,
+    fuse_cache: Option<M>,
     grid_wts: D::Buf,
-    bn_base: DBnCache<D::Buf>,
-    rec_cache: MlpCache<D::Buf>,
+    bn_base: B,
+    rec_cache: M,
     r: DMat<D::Buf>,
     group_wts: D::Buf,
-    cross_cache: MlpCache<D::Buf>,
+    cross_cache: M,
     c: DMat<D::Buf>,
+}
+
+/// Everything a train-mode forward keeps for backward and for the running statistics.
+pub struct DeviceCache<D: GpuDevice>(Kept<D, DBnCache<D::Buf>, MlpCache<D::Buf>>);
+
+/// What an eval-mode device forward ([`DeviceModel::forward_eval`]) returns on the host, per
+/// group: δ and the two states behind it (as [`crate::gears::net::model::EvalOutput`]).
+pub type DeviceEvalOutput = EvalOutput<f32>;
+
+/// How the BatchNorms of a device forward normalise (as the CPU model's passes): with the
+/// batch's statistics, keeping what backward needs ([`TrainPass`]), or with the running
+/// statistics ([`EvalPass`]). The one forward body, [`DeviceModel::forward_pass`], is generic over it.
+trait DevicePass<D: GpuDevice> {
+    /// What a BatchNorm keeps.
+    type Bn;
+    /// What an MLP keeps (its input among it).
+    type Mlp;
+    /// BatchNorm `prefix` (then ReLU when `relu`) over the rows of `x` weighted by `wts` (total `n`).
+    fn bn(m: &DeviceModel<'_, D>, prefix: &str, x: &DMat<D::Buf>, wts: &D::Buf, n: f32, relu: bool) -> Result<(DMat<D::Buf>, Self::Bn)>;
+    /// MLP `prefix` over the rows of `x` weighted by `wts` (total `n`).
+    fn mlp(m: &DeviceModel<'_, D>, prefix: &str, x: DMat<D::Buf>, wts: &D::Buf, n: f32) -> Result<(DMat<D::Buf>, Self::Mlp)>;
+    /// The input of the MLP that `kept` belongs to.
+    fn mlp_input(kept: &Self::Mlp) -> &DMat<D::Buf>;
+}
+
+/// δ on the device and what a pass of mode `P` keeps.
+type PassOut<D, P> = (DMat<<D as GpuDevice>::Buf>, Kept<D, <P as DevicePass<D>>::Bn, <P as DevicePass<D>>::Mlp>);
+
+/// Train mode: batch statistics, caches kept.
+struct TrainPass;
+
+impl<D: GpuDevice> DevicePass<D> for TrainPass {
+    type Bn = DBnCache<D::Buf>;
+    type Mlp = MlpCache<D::Buf>;
+    fn bn(m: &DeviceModel<'_, D>, prefix: &str, x: &DMat<D::Buf>, wts: &D::Buf, n: f32, relu: bool) -> Result<BnOut<D::Buf>> {
+        ops::bn_train(m.dev, x, wts, n, &m.p(&format!("{prefix}.weight")).buf, &m.p(&format!("{prefix}.bias")).buf, relu)
+    }
+    fn mlp(m: &DeviceModel<'_, D>, prefix: &str, x: DMat<D::Buf>, wts: &D::Buf, n: f32) -> Result<MlpOut<D::Buf>> {
+        m.mlp_fwd(prefix, x, wts, n)
+    }
+    fn mlp_input(kept: &MlpCache<D::Buf>) -> &DMat<D::Buf> {
+        &kept.inputs[0]
+    }
+}
+
+/// Eval mode: running statistics; an MLP keeps only its input.
+struct EvalPass;
+
+impl<D: GpuDevice> DevicePass<D> for EvalPass {
+    type Bn = ();
+    type Mlp = DMat<D::Buf>;
+    fn bn(m: &DeviceModel<'_, D>, prefix: &str, x: &DMat<D::Buf>, _wts: &D::Buf, _n: f32, relu: bool) -> Result<(DMat<D::Buf>, ())> {
+        Ok((m.bn_eval(prefix, x, relu)?, ()))
+    }
+    fn mlp(m: &DeviceModel<'_, D>, prefix: &str, x: DMat<D::Buf>, _wts: &D::Buf, _n: f32) -> Result<(DMat<D::Buf>, DMat<D::Buf>)> {
+        let y = m.mlp_eval(prefix, &x)?;
+        Ok((y, x))
+    }
+    fn mlp_input(kept: &DMat<D::Buf>) -> &DMat<D::Buf> {
+        kept
+    }
 }
 
 /// A GEARS model, its gradients and its Adam state on a device.
@@ -222,6 +284,25 @@ impl<'d, D: GpuDevice> DeviceModel<'d, D> {
         ops::bn_running(self.dev, c, rm, rv)
     }
 
+    /// Eval-mode BatchNorm `prefix` with its running statistics, then ReLU when `relu`.
+    fn bn_eval(&self, prefix: &str, x: &DMat<D::Buf>, relu: bool) -> Result<DMat<D::Buf>> {
+        let rm = &self.buffers[self.buffer_index[&format!("{prefix}.running_mean")]];
+        let rv = &self.buffers[self.buffer_index[&format!("{prefix}.running_var")]];
+        ops::bn_eval(self.dev, x, &self.p(&format!("{prefix}.weight")).buf, &self.p(&format!("{prefix}.bias")).buf, rm, rv, relu)
+    }
+
+    /// Eval-mode MLP `prefix` (as [`crate::gears::net::layers::Mlp::forward_eval`]).
+    fn mlp_eval(&self, prefix: &str, x: &DMat<D::Buf>) -> Result<DMat<D::Buf>> {
+        let layers = self.layers(prefix);
+        let mut cur: Option<DMat<D::Buf>> = None;
+        for i in 0..layers {
+            let (l, b) = (format!("{prefix}.network.{}", 3 * i), format!("{prefix}.network.{}", 3 * i + 1));
+            let z = ops::linear_fwd(self.dev, cur.as_ref().unwrap_or(x), self.p(&format!("{l}.weight")), &self.p(&format!("{l}.bias")).buf)?;
+            cur = Some(self.bn_eval(&b, &z, i + 1 < layers)?);
+        }
+        Ok(cur.expect("a GEARS MLP has at least one layer"))
+    }
+
     /// Applies the embedding max-norm (1.0) to the three embedding tables.
     pub fn renorm_embeddings(&self) -> Result<()> {
         for n in ["gene_emb.weight", "emb_pos.weight", "pert_emb.weight"] {
@@ -232,6 +313,24 @@ impl<'d, D: GpuDevice> DeviceModel<'d, D> {
 
     /// Train-mode forward: δ (groups x G) on the host and the cache for [`Self::backward`].
     pub fn forward(&self, go: &Propagation, inp: &ForwardInput) -> Result<(Mat<f32>, DeviceCache<D>)> {
+        let (delta, kept) = self.forward_pass::<TrainPass>(go, inp)?;
+        let host = Mat::from_vec(delta.rows, delta.cols, self.dev.download("delta", &delta.buf, delta.len())?);
+        Ok((host, DeviceCache(kept)))
+    }
+
+    /// Eval-mode forward (every BatchNorm on its running statistics, as
+    /// [`GearsModel::forward_eval_parts`]): δ, u and c per group on the host, after one wait.
+    pub fn forward_eval(&self, go: &Propagation, inp: &ForwardInput) -> Result<DeviceEvalOutput> {
+        let (delta, kept) = self.forward_pass::<EvalPass>(go, inp)?;
+        let u = &kept.cross_cache;
+        let bufs = [(&delta.buf, delta.len()), (&u.buf, u.len()), (&kept.c.buf, kept.c.len())];
+        let mut got = self.dev.download_many::<f32>("eval-mode outputs", &bufs)?.into_iter();
+        let mut next = |rows: usize, cols: usize| Mat::from_vec(rows, cols, got.next().expect("three downloads"));
+        Ok(EvalOutput { delta: next(delta.rows, delta.cols), u: next(u.rows, u.cols), c: next(kept.c.rows, kept.c.cols) })
+    }
+
+    /// The forward body shared by both modes: δ on the device and the intermediate values.
+    fn forward_pass<P: DevicePass<D>>(&self, go: &Propagation, inp: &ForwardInput) -> Result<PassOut<D, P>> {
         let dev = self.dev;
         let (g, h) = (self.n_genes, self.hidden);
         let ng = inp.groups.len();
@@ -239,7 +338,7 @@ impl<'d, D: GpuDevice> DeviceModel<'d, D> {
         // 1. Base gene embedding.
         let emb_w = vec![t(inp.n_cells as f64); g];
         let emb_wts = dev.upload("gene weights", &emb_w)?;
-        let (e1, bn_emb) = ops::bn_train(dev, self.p("gene_emb.weight"), &emb_wts, sum32(&emb_w), &self.p("bn_emb.weight").buf, &self.p("bn_emb.bias").buf, true)?;
+        let (e1, bn_emb) = P::bn(self, "bn_emb", self.p("gene_emb.weight"), &emb_wts, sum32(&emb_w), true)?;
         // 2. Positional embedding per variant.
         let (lw, lb) = (self.p("layers_emb_pos.0.lin.weight"), &self.p("layers_emb_pos.0.lin.bias").buf);
         let pe = if inp.variants.iter().any(|v| v.propagate) {
@@ -260,7 +359,7 @@ impl<'d, D: GpuDevice> DeviceModel<'d, D> {
             base0_w.extend(std::iter::repeat_n(t(v.weight), g));
         }
         let base0_wts = dev.upload("base weights", &base0_w)?;
-        let (a, emb_cache) = self.mlp_fwd("emb_trans_v2", base0, &base0_wts, sum32(&base0_w))?;
+        let (a, emb_cache) = P::mlp(self, "emb_trans_v2", base0, &base0_wts, sum32(&base0_w))?;
         // 3. GO-graph perturbation embeddings for the needed nodes; 4. fusion.
         let mut needed: Vec<u32> = inp.groups.iter().flat_map(|gr| gr.perts.iter().copied()).collect();
         needed.sort_unstable();
@@ -287,7 +386,7 @@ impl<'d, D: GpuDevice> DeviceModel<'d, D> {
             let total: f64 = perturbed.iter().map(|&gi| inp.groups[gi].weight).sum();
             let fw: Vec<f32> = perturbed.iter().map(|&gi| t(if total == 1.0 { 2.0 } else { inp.groups[gi].weight })).collect();
             let fwb = dev.upload("fusion weights", &fw)?;
-            let (qq, fc) = self.mlp_fwd("pert_fuse", s, &fwb, sum32(&fw))?;
+            let (qq, fc) = P::mlp(self, "pert_fuse", s, &fwb, sum32(&fw))?;
             pe_go = Some(pg);
             q = Some(qq);
             fuse_wts = Some(fwb);
@@ -305,26 +404,25 @@ impl<'d, D: GpuDevice> DeviceModel<'d, D> {
         let grid_w: Vec<f32> = inp.groups.iter().flat_map(|gr| std::iter::repeat_n(t(gr.weight), g)).collect();
         let grid_wts = dev.upload("grid weights", &grid_w)?;
         let grid_n = sum32(&grid_w);
-        let (y1r, bn_base) = ops::bn_train(dev, &grid, &grid_wts, grid_n, &self.p("bn_pert_base.weight").buf, &self.p("bn_pert_base.bias").buf, true)?;
+        let (y1r, bn_base) = P::bn(self, "bn_pert_base", &grid, &grid_wts, grid_n, true)?;
         drop(grid);
-        let (r, rec_cache) = self.mlp_fwd("recovery_w", y1r, &grid_wts, grid_n)?;
+        let (r, rec_cache) = P::mlp(self, "recovery_w", y1r, &grid_wts, grid_n)?;
         // 6. Gene-specific layer 1.
         let u = ops::indv1_fwd(dev, &r, &self.p("indv_w1").buf, &self.p("indv_b1").buf, ng, g)?;
         // 7. Cross-gene state; 8. gene-specific layer 2.
         let group_w: Vec<f32> = inp.groups.iter().map(|gr| t(gr.weight)).collect();
         let group_wts = dev.upload("group weights", &group_w)?;
-        let (c, cross_cache) = self.mlp_fwd("cross_gene_state", u, &group_wts, sum32(&group_w))?;
+        let (c, cross_cache) = P::mlp(self, "cross_gene_state", u, &group_wts, sum32(&group_w))?;
         let delta = ops::zeros(dev, "delta", ng, g)?;
         let w2 = self.p("indv_w2");
         if ng > 0 {
             let gm = Gemm { off_b: 1, ldb: h + 1, ..Gemm::new(ng, g, h, false, true, 0.0) };
             dev.gemm(&gm, &c.buf, &w2.buf, &delta.buf)?;
         }
-        ops::indv2_fwd(dev, &cross_cache.inputs[0], &w2.buf, &self.p("indv_b2").buf, &delta, h)?;
-        let host = Mat::from_vec(ng, g, dev.download("delta", &delta.buf, ng * g)?);
+        ops::indv2_fwd(dev, P::mlp_input(&cross_cache), &w2.buf, &self.p("indv_b2").buf, &delta, h)?;
         Ok((
-            host,
-            DeviceCache {
+            delta,
+            Kept {
                 bn_emb,
                 e1,
                 emb_wts,
@@ -358,6 +456,7 @@ impl<'d, D: GpuDevice> DeviceModel<'d, D> {
     /// Backward of [`Self::forward`] given `d_delta` (groups x G, summed over each group's
     /// cells): accumulates into the gradients.
     pub fn backward(&self, go: &Propagation, inp: &ForwardInput, cache: &DeviceCache<D>, d_delta: &Mat<f32>) -> Result<()> {
+        let cache = &cache.0;
         let dev = self.dev;
         let (g, h) = (self.n_genes, self.hidden);
         let ng = inp.groups.len();
@@ -462,6 +561,7 @@ impl<'d, D: GpuDevice> DeviceModel<'d, D> {
 
     /// Folds the batch statistics of a forward into every BatchNorm's running averages.
     pub fn update_running(&self, cache: &DeviceCache<D>) -> Result<()> {
+        let cache = &cache.0;
         self.bn_running("bn_emb", &cache.bn_emb)?;
         self.mlp_running("emb_trans_v2", &cache.emb_cache)?;
         if let Some(fc) = &cache.fuse_cache {

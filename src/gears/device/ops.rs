@@ -172,6 +172,18 @@ pub fn bn_train<D: GpuDevice>(dev: &D, x: &DMat<D::Buf>, wts: &D::Buf, n: f32, g
     Ok((y, DBnCache { xhat, stats, n }))
 }
 
+/// Eval-mode BatchNorm with the running statistics, optionally followed by ReLU (as
+/// [`crate::gears::net::ops::bn_eval_fwd`], then [`crate::gears::net::ops::relu_inplace`]).
+#[allow(clippy::too_many_arguments)]
+pub fn bn_eval<D: GpuDevice>(dev: &D, x: &DMat<D::Buf>, gamma: &D::Buf, beta: &D::Buf, rmean: &D::Buf, rvar: &D::Buf, relu: bool) -> Result<DMat<D::Buf>> {
+    let (r, c) = (x.rows, x.cols);
+    let y = zeros(dev, "batchnorm output", r, c)?;
+    if r * c > 0 {
+        dev.launch(&k::BN_EVAL, &[&x.buf, rmean, rvar, gamma, beta, &y.buf], &params(&[r as u32, c as u32, u32::from(relu)], &[BN_EPS as f32]), blocks(r * c))?;
+    }
+    Ok(y)
+}
+
 /// Folds a train-mode batch's statistics into running averages (as [`crate::gears::net::ops::bn_update_running`]).
 pub fn bn_running<D: GpuDevice>(dev: &D, cache: &DBnCache<D::Buf>, rmean: &D::Buf, rvar: &D::Buf) -> Result<()> {
     let c = cache.xhat.cols;

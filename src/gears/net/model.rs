@@ -133,6 +133,19 @@ pub struct ForwardInput {
     pub n_cells: usize,
 }
 
+/// What an eval-mode forward ([`GearsModel::forward_eval_parts`]) gives per group: δ and the two
+/// states it is made of, `δ[g] = w2[g, 0] u[g] + <w2[g, 1..], c> + b2[g]` (spec §3.3 steps 6-8).
+/// IterPert's `cross_gene_out` of a group is `[u[g], c]` for every gene g.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvalOutput<T> {
+    /// δ, groups x G.
+    pub delta: Mat<T>,
+    /// The gene-specific layer 1 output u, groups x G.
+    pub u: Mat<T>,
+    /// The cross-gene state c, groups x h.
+    pub c: Mat<T>,
+}
+
 /// The intermediate values of a forward pass besides δ; `B` and `M` are what its BatchNorms and
 /// MLPs keep (caches in train mode, nothing in eval mode).
 #[derive(Clone, Debug)]
@@ -220,6 +233,12 @@ impl<T: Real> GearsModel<T> {
     /// Eval-mode forward: δ (groups x G) with every BatchNorm on its running statistics.
     pub fn forward_eval(&self, coexpr: &Propagation, go: &Propagation, inp: &ForwardInput) -> Mat<T> {
         self.forward_pass::<EvalPass>(coexpr, go, inp).0
+    }
+
+    /// [`Self::forward_eval`] with the states behind δ: u and the cross-gene state c.
+    pub fn forward_eval_parts(&self, coexpr: &Propagation, go: &Propagation, inp: &ForwardInput) -> EvalOutput<T> {
+        let (delta, kept) = self.forward_pass::<EvalPass>(coexpr, go, inp);
+        EvalOutput { delta, u: kept.u, c: kept.c }
     }
 
     /// The forward body shared by both modes: δ and the intermediate values.
