@@ -7,7 +7,8 @@
 # BIN is the graphreach binary (e.g. target/release/graphreach) or the stand-in tests/workflow/fake-graphreach.py;
 # CONFIG defaults to experiments/quick.toml (tests/workflow/fake-study.toml for the stand-in).
 # Tests:
-#   contract   plan is idempotent; run-unit refuses a unit whose lock is held (flock on DIR/units/<id>/.lock)
+#   contract   plan is idempotent; run-unit refuses a unit whose lock is held (flock on DIR/units/<id>/.lock) with
+#              exit 75 and writes nothing
 #   local      the local profile gives the results.tsv of `BIN experiment run CONFIG --jobs 2` (timing columns
 #              aside) and the same files; a second run does nothing; a deleted marker brings back that unit alone
 #   local-kill a unit process killed mid-way (SIGKILL); the rerun completes it, no unit completes twice
@@ -15,6 +16,9 @@
 #              each unit's log, in Snakemake's log and in squeue)
 #   slurm-fault one running job cancelled (scancel) and one unit process killed; the rerun completes, no unit lost,
 #              none completed twice, the same results.tsv
+#   local-lockwait a unit whose lock another process holds: its job waits (run-unit exit 75), then runs it once
+#   local-hardkill, slurm-hardkill  Snakemake itself killed (SIGKILL) while units run; `--unlock` and an immediate
+#              rerun (jobs of the killed run still going) complete every unit once, with the same results
 # The Slurm tests are skipped, with the reason printed, only where the cluster cannot be had (not root, packages
 # not installable); any other failure fails. The cluster is stopped at the end, also when a test fails, if this
 # script started it. Set GRAPHREACH_WORKFLOW_TESTS to a comma list to run a subset; WORKFLOW_TEST_DIR to keep the
@@ -30,7 +34,7 @@ case "$(basename "$BIN")" in fake-graphreach*) FAKE=1; def_cfg=$root/tests/workf
   *) FAKE=0; def_cfg=$root/experiments/quick.toml ;; esac
 CONFIG=$(cd "$(dirname "${2:-$def_cfg}")" && pwd)/$(basename "${2:-$def_cfg}")
 [ -f "$CONFIG" ] || { echo "error: config $CONFIG not found" >&2; exit 2; }
-TESTS=${GRAPHREACH_WORKFLOW_TESTS:-contract,local,local-kill,slurm,slurm-fault}
+TESTS=${GRAPHREACH_WORKFLOW_TESTS:-contract,local,local-kill,local-lockwait,local-hardkill,slurm,slurm-fault,slurm-hardkill}
 W=${WORKFLOW_TEST_DIR:-$(mktemp -d /tmp/graphreach-wf.XXXXXX)}
 mkdir -p "$W"
 SNAKEFILE=$root/workflow/Snakefile
@@ -63,7 +67,7 @@ SMK="$(bash "$root/scripts/workflow-env.sh" --print-path)/bin/snakemake"
 smk() {
   local wd=$W/wd-$1 profile=$2 out=$3 log=$W/$4.log
   mkdir -p "$wd"
-  (cd "$wd" && timeout "$STEP_TIMEOUT" "$SMK" -s "$SNAKEFILE" --profile "$root/workflow/profiles/$profile" \
+  (cd "$wd" && timeout --foreground "$STEP_TIMEOUT" "$SMK" -s "$SNAKEFILE" --profile "$root/workflow/profiles/$profile" \
      --config experiment="$CONFIG" out="$out" bin="$BIN" logs="$W/unitlogs-$4") > "$log" 2>&1
 }
 
@@ -136,7 +140,11 @@ if want contract; then
     if [ -n "$msg" ]; then :
     elif timeout 60 "$BIN" experiment run-unit "$C" "$u" > "$W/locked.log" 2>&1 9>&-; then msg="run-unit ran although $C/units/$u/.lock was held"
     elif [ -e "$(marker_of "$C" "$u")" ]; then msg="run-unit wrote the marker although the lock was held"
-    elif ! grep -qi lock "$W/locked.log"; then msg="the refusal does not mention the lock: $(head -3 "$W/locked.log")"; fi
+    elif ! grep -qi lock "$W/locked.log"; then msg="the refusal does not mention the lock: $(head -3 "$W/locked.log")"
+    else
+      "$BIN" experiment run-unit "$C" "$u" > /dev/null 2>&1 9>&-; rc=$?
+      [ "$rc" = 75 ] || msg="run-unit refused a held lock with exit $rc, not 75 (the workflow waits only on 75)"
+    fi
     exec 9>&-
     if [ -z "$msg" ]; then
       timeout 600 "$BIN" experiment run-unit "$C" "$u" > "$W/unlocked.log" 2>&1 && [ -e "$(marker_of "$C" "$u")" ] \
@@ -219,14 +227,81 @@ fault_test() {
   FAULT_MSG=$msg
 }
 
+# Kills Snakemake itself (SIGKILL) once some units are done and others run (profile $1, out $2, name $3); its jobs
+# go on (on Slurm: in the queue). `--unlock` and an immediate rerun must finish the study with every unit completed
+# once: a job that finds its unit's lock held waits (run-unit exit 75), a job that finds the marker skips the unit.
+hardkill_test() {
+  local profile=$1 out=$2 name=$3 msg="" wd=$W/wd-$3 p t done_n n
+  export FAKE_GRAPHREACH_LOG=$W/$name.events
+  mkdir -p "$wd"
+  (cd "$wd" && exec "$SMK" -s "$SNAKEFILE" --profile "$root/workflow/profiles/$profile" \
+     --config experiment="$CONFIG" out="$out" bin="$BIN" logs="$W/unitlogs-$name") > "$W/$name-1.log" 2>&1 & p=$!
+  t=$SECONDS; done_n=0
+  while [ $((SECONDS - t)) -lt 600 ] && [ -d "/proc/$p" ]; do
+    done_n=$(marker_stamps "$out" 2>/dev/null | wc -l)
+    [ "$done_n" -ge 2 ] && [ "$done_n" -le $((NUNITS - 3)) ] && break
+    sleep 0.3
+  done
+  if [ -d "/proc/$p" ] && [ "$done_n" -ge 2 ]; then
+    kill -KILL "$p"; wait "$p" 2>/dev/null
+    note "$name: killed Snakemake (pid $p) with $done_n of $NUNITS units done"
+    (cd "$wd" && "$SMK" -s "$SNAKEFILE" --profile "$root/workflow/profiles/$profile" --unlock \
+       --config experiment="$CONFIG" out="$out" bin="$BIN") > "$W/$name-unlock.log" 2>&1 || msg="--unlock failed: $(tail -5 "$W/$name-unlock.log")"
+    [ -z "$msg" ] && { smk "$name" "$profile" "$out" "$name-2" || msg="the rerun failed: $(tail -15 "$W/$name-2.log")"; }
+    # On Slurm, jobs of the killed run may still be finishing: wait for them before counting.
+    if [ "$profile" = slurm ]; then
+      t=$SECONDS
+      while [ $((SECONDS - t)) -lt 300 ] && [ -n "$(squeue -h -t PD,R,CG -o %i)" ]; do sleep 1; done
+    fi
+    [ -z "$msg" ] && [ "$(marker_stamps "$out" | wc -l)" != "$NUNITS" ] && msg="units lost: $(marker_stamps "$out" | wc -l) of $NUNITS markers"
+    [ -z "$msg" ] && { msg=$(same_as_ref "$out") || true; }
+    if [ -z "$msg" ] && [ "$FAKE" = 1 ]; then
+      [ -n "$(twice "$W/$name.events")" ] && msg="units completed twice: $(twice "$W/$name.events" | tr '\n' ' ')"
+      n=$(grep -c '^complete ' "$W/$name.events")
+      [ -z "$msg" ] && [ "$n" != "$NUNITS" ] && msg="$n completions for $NUNITS units"
+    fi
+  else
+    wait "$p" 2>/dev/null
+    msg="Snakemake ended before it could be killed mid-way ($done_n units done)"
+  fi
+  unset FAKE_GRAPHREACH_LOG
+  FAULT_MSG=$msg
+}
+
 if want local-kill; then
   note "local fault test"
   fault_test local "$W/local-kill" local-kill
   [ -z "$FAULT_MSG" ] && ok local-kill || bad local-kill "$FAULT_MSG"
 fi
 
+if want local-lockwait; then
+  # A unit whose lock another process holds: its job waits (run-unit exit 75) and runs the unit once the lock is free.
+  note "local: a unit's lock held by another process"
+  LW=$W/local-lockwait; msg=""
+  export FAKE_GRAPHREACH_LOG=$W/local-lockwait.events
+  "$BIN" experiment plan "$CONFIG" --out "$LW" --format jsonl > /dev/null
+  u=$(units_of "$LW" 2>/dev/null | tail -n1); mkdir -p "$LW/units/$u"
+  exec 9>>"$LW/units/$u/.lock"; flock -n 9
+  smk local-lockwait local "$LW" local-lockwait 9>&- & p=$!
+  t=$SECONDS
+  until grep -qs 'locked by another process' "$W/unitlogs-local-lockwait/$u.log" || [ $((SECONDS - t)) -ge 600 ] || [ ! -d "/proc/$p" ]; do sleep 0.5; done
+  grep -qs 'locked by another process' "$W/unitlogs-local-lockwait/$u.log" || msg="the job of $u did not wait for the held lock"
+  sleep 2; exec 9>&-
+  wait "$p" || msg="${msg:-snakemake failed: $(tail -15 "$W/local-lockwait.log")}"
+  [ -z "$msg" ] && { msg=$(same_as_ref "$LW") || true; }
+  [ -z "$msg" ] && [ "$FAKE" = 1 ] && [ "$(grep -c "^complete $u\$" "$W/local-lockwait.events")" != 1 ] && msg="$u did not complete exactly once"
+  unset FAKE_GRAPHREACH_LOG
+  [ -z "$msg" ] && ok local-lockwait || bad local-lockwait "$msg"
+fi
+
+if want local-hardkill; then
+  note "local: Snakemake killed"
+  hardkill_test local "$W/local-hardkill" local-hardkill
+  [ -z "$FAULT_MSG" ] && ok local-hardkill || bad local-hardkill "$FAULT_MSG"
+fi
+
 # --- slurm ---------------------------------------------------------------------------------------------------------
-if want slurm || want slurm-fault; then
+if want slurm || want slurm-fault || want slurm-hardkill; then
   slurm_ok=0
   if bash "$root/scripts/slurm-local.sh" status >/dev/null 2>&1; then slurm_ok=1; note "using the running one-node cluster"
   else
@@ -236,10 +311,13 @@ if want slurm || want slurm-fault; then
     cat "$W/slurm-start.log"
     case $rc in
       0) slurm_ok=1; started_cluster=1; note "cluster up in $((SECONDS - t)) s" ;;
-      3) want slurm && skip slurm "$(grep unavailable "$W/slurm-start.log" | head -1)"
-         want slurm-fault && skip slurm-fault "no cluster" ;;
-      *) started_cluster=1; want slurm && bad slurm "scripts/slurm-local.sh start failed (exit $rc)"
-         want slurm-fault && bad slurm-fault "no cluster" ;;
+      3) for t in slurm slurm-fault slurm-hardkill; do
+           want $t && skip $t "$(grep unavailable "$W/slurm-start.log" | head -1)"
+         done ;;
+      *) started_cluster=1
+         for t in slurm slurm-fault slurm-hardkill; do
+           want $t && bad $t "scripts/slurm-local.sh start failed (exit $rc)"
+         done ;;
     esac
   fi
   eval "$(bash "$root/scripts/slurm-local.sh" env)"
@@ -274,6 +352,12 @@ if [ "${slurm_ok:-0}" = 1 ] && want slurm-fault; then
   note "slurm fault test"
   fault_test slurm "$W/slurm-fault" slurm-fault
   [ -z "$FAULT_MSG" ] && ok slurm-fault || bad slurm-fault "$FAULT_MSG"
+fi
+
+if [ "${slurm_ok:-0}" = 1 ] && want slurm-hardkill; then
+  note "slurm: Snakemake killed"
+  hardkill_test slurm "$W/slurm-hardkill" slurm-hardkill
+  [ -z "$FAULT_MSG" ] && ok slurm-hardkill || bad slurm-hardkill "$FAULT_MSG"
 fi
 
 note "done in $((SECONDS - T0)) s"
