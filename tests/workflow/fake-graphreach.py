@@ -11,8 +11,8 @@ study exists and on machines where a real one would take too long:
   - report: DIR/report/results.tsv, one row per unit in plan order (train_seconds is the only timing column).
   - run: plan + every run-unit (up to --jobs at once, dependencies first) + report.
 Nothing here is a result: the "score" is a hash of the unit id and its dependencies' scores.
-If FAKE_GRAPHREACH_LOG is set, every completed unit appends "complete <id>" to it (and "resume <id> <step>" on a
-resume), so tests can count completions.
+If FAKE_GRAPHREACH_LOG is set, every completed unit appends "complete <id>" and "interval <id> <start> <end>" (epoch
+seconds of its last attempt) to it, and "resume <id> <step>" on a resume, so tests can count completions and overlaps.
 """
 import fcntl
 import hashlib
@@ -175,7 +175,7 @@ def cmd_run_unit(args):
         start_step, state, elapsed = c["step"], c["state"], c["seconds"]
         print(f"{uid}: resumed from checkpoint at step {start_step}/{steps}")
         event(f"resume {uid} {start_step}")
-    t0 = time.monotonic()
+    t0, wall0 = time.monotonic(), time.time()
     for step in range(start_step, steps):
         print(f"{uid}: step {step + 1}/{steps}", flush=True)
         time.sleep(step_s)
@@ -189,6 +189,7 @@ def cmd_run_unit(args):
     os.remove(ckpt)
     write_atomic(marker, json.dumps({"id": uid, "complete": True}) + "\n")
     event(f"complete {uid}")
+    event(f"interval {uid} {wall0:.3f} {time.time():.3f}")
     print(f"{uid}: complete")
 
 

@@ -17,6 +17,9 @@
 #   slurm-fault one running job cancelled (scancel) and one unit process killed; the rerun completes, no unit lost,
 #              none completed twice, the same results.tsv
 #   local-lockwait a unit whose lock another process holds: its job waits (run-unit exit 75), then runs it once
+#   local-gpu  (stand-in) GPU units share the GPU up to gpu_slots: together with 4 slots, one at a time with 1
+#   slurm-gpu  (stand-in) GPU units get --gpus=1 (one at a time on the node's one GPU) or, with slurm_gpu=shard,
+#              --gres=shard:1, and see CUDA_VISIBLE_DEVICES; without a GPU the node offers a stand-in device node
 #   local-hardkill, slurm-hardkill  Snakemake itself killed (SIGKILL) while units run; `--unlock` and an immediate
 #              rerun (jobs of the killed run still going) complete every unit once, with the same results
 # The Slurm tests are skipped, with the reason printed, only where the cluster cannot be had (not root, packages
@@ -34,7 +37,7 @@ case "$(basename "$BIN")" in fake-graphreach*) FAKE=1; def_cfg=$root/tests/workf
   *) FAKE=0; def_cfg=$root/experiments/quick.toml ;; esac
 CONFIG=$(cd "$(dirname "${2:-$def_cfg}")" && pwd)/$(basename "${2:-$def_cfg}")
 [ -f "$CONFIG" ] || { echo "error: config $CONFIG not found" >&2; exit 2; }
-TESTS=${GRAPHREACH_WORKFLOW_TESTS:-contract,local,local-kill,local-lockwait,local-hardkill,slurm,slurm-fault,slurm-hardkill}
+TESTS=${GRAPHREACH_WORKFLOW_TESTS:-contract,local,local-kill,local-lockwait,local-gpu,local-hardkill,slurm,slurm-fault,slurm-gpu,slurm-hardkill}
 W=${WORKFLOW_TEST_DIR:-$(mktemp -d /tmp/graphreach-wf.XXXXXX)}
 mkdir -p "$W"
 SNAKEFILE=$root/workflow/Snakefile
@@ -63,12 +66,14 @@ fi
 bash "$root/scripts/workflow-env.sh" || { bad setup "scripts/workflow-env.sh failed"; echo "$passed passed, $failed failed, $skipped skipped"; exit 1; }
 SMK="$(bash "$root/scripts/workflow-env.sh" --print-path)/bin/snakemake"
 
-# Runs snakemake from its own working folder $W/wd-$1 (profile $2, out dir $3); log in $W/$4.log.
+# Runs snakemake from its own working folder $W/wd-$1 (profile $2, out dir $3); log in $W/$4.log, unit logs in
+# $W/unitlogs-$4; further arguments go to --config (KEY=VALUE). The study config is $SMK_CONFIG (default $CONFIG).
 smk() {
-  local wd=$W/wd-$1 profile=$2 out=$3 log=$W/$4.log
+  local wd=$W/wd-$1 profile=$2 out=$3 log=$W/$4.log name=$4
+  shift 4
   mkdir -p "$wd"
   (cd "$wd" && timeout --foreground "$STEP_TIMEOUT" "$SMK" -s "$SNAKEFILE" --profile "$root/workflow/profiles/$profile" \
-     --config experiment="$CONFIG" out="$out" bin="$BIN" logs="$W/unitlogs-$4") > "$log" 2>&1
+     --config experiment="${SMK_CONFIG:-$CONFIG}" out="$out" bin="$BIN" logs="$W/unitlogs-$name" "$@") > "$log" 2>&1
 }
 
 # results.tsv without its timing column(s) (named *_seconds).
@@ -110,8 +115,27 @@ for l in open(sys.argv[1] + "/plan.jsonl"):
         s = os.stat(p); print(p, s.st_ino, s.st_mtime_ns, hashlib.sha256(open(p,"rb").read()).hexdigest())' "$1"; }
 # Completions per unit from the stand-in's event log: prints ids completed more than once.
 twice() { [ -f "$1" ] && grep '^complete ' "$1" | sort | uniq -d | sed 's/^complete //'; }
+# Largest number of units that ran at the same time, from the stand-in's "interval" events in file $1.
+max_overlap() { python3 -c 'import sys
+ev = []
+for l in open(sys.argv[1]):
+    f = l.split()
+    if f and f[0] == "interval":
+        ev += [(float(f[2]), 1), (float(f[3]), -1)]
+n = m = 0
+for _, d in sorted(ev, key=lambda e: (e[0], e[1])):
+    n += d; m = max(m, n)
+print(m)' "$1"; }
+
 # Number of unit jobs a Snakemake log shows (local runs print "localrule unit:", Slurm runs "rule unit:").
 unit_jobs() { grep -c -E '^(local)?rule unit:' "$1"; }
+
+# A study of 4 GPU units (stand-in only), for the GPU resource tests.
+GPU_CONFIG=$W/gpu-study.toml
+if [ "$FAKE" = 1 ]; then
+  { grep -v -E '^(one_shot|active_learning|cycles|gpu|name) *=' "$CONFIG"
+    printf 'name = "gpu"\none_shot = ["graphreach", "random"]\nactive_learning = []\ncycles = 1\ngpu = 1\n'; } > "$GPU_CONFIG"
+fi
 
 # --- reference: experiment run --------------------------------------------------------------------------------
 REF=$W/ref
@@ -259,6 +283,9 @@ hardkill_test() {
       [ -n "$(twice "$W/$name.events")" ] && msg="units completed twice: $(twice "$W/$name.events" | tr '\n' ' ')"
       n=$(grep -c '^complete ' "$W/$name.events")
       [ -z "$msg" ] && [ "$n" != "$NUNITS" ] && msg="$n completions for $NUNITS units"
+      # On Slurm, jobs of the killed run finish units that the rerun also submitted: those jobs must have skipped
+      # the unit (its marker is never deleted by Snakemake), which the counts above prove; say how often it happened.
+      note "$name: $(grep -l 'already complete' "$W/unitlogs-$name-2"/*.log 2>/dev/null | wc -l) rerun jobs found their unit completed by a job of the killed run"
     fi
   else
     wait "$p" 2>/dev/null
@@ -294,6 +321,28 @@ if want local-lockwait; then
   [ -z "$msg" ] && ok local-lockwait || bad local-lockwait "$msg"
 fi
 
+if want local-gpu; then
+  if [ "$FAKE" != 1 ]; then skip local-gpu "needs the stand-in's GPU study"
+  else
+    # One gpu_slot: GPU units run one at a time although 2 cores are free; 2 slots: they may share the GPU.
+    note "local: GPU units and gpu_slots"
+    msg=""
+    export FAKE_GRAPHREACH_LOG=$W/local-gpu.events
+    SMK_CONFIG=$GPU_CONFIG smk local-gpu local "$W/local-gpu" local-gpu || msg="snakemake failed: $(tail -15 "$W/local-gpu.log")"
+    unset FAKE_GRAPHREACH_LOG
+    [ -z "$msg" ] && [ "$(max_overlap "$W/local-gpu.events")" -lt 2 ] && msg="with 4 gpu_slots the GPU units never ran together"
+    if [ -z "$msg" ]; then
+      export FAKE_GRAPHREACH_LOG=$W/local-gpu1.events
+      (cd "$W/wd-local-gpu" && timeout --foreground "$STEP_TIMEOUT" "$SMK" -s "$SNAKEFILE" --profile "$root/workflow/profiles/local" \
+         --resources gpu_slots=1 --config experiment="$GPU_CONFIG" out="$W/local-gpu1" bin="$BIN" logs="$W/unitlogs-local-gpu1") \
+         > "$W/local-gpu1.log" 2>&1 || msg="snakemake --resources gpu_slots=1 failed: $(tail -15 "$W/local-gpu1.log")"
+      unset FAKE_GRAPHREACH_LOG
+      [ -z "$msg" ] && [ "$(max_overlap "$W/local-gpu1.events")" != 1 ] && msg="with 1 gpu_slot GPU units ran together"
+    fi
+    [ -z "$msg" ] && ok local-gpu || bad local-gpu "$msg"
+  fi
+fi
+
 if want local-hardkill; then
   note "local: Snakemake killed"
   hardkill_test local "$W/local-hardkill" local-hardkill
@@ -301,21 +350,26 @@ if want local-hardkill; then
 fi
 
 # --- slurm ---------------------------------------------------------------------------------------------------------
-if want slurm || want slurm-fault || want slurm-hardkill; then
+if want slurm || want slurm-fault || want slurm-gpu || want slurm-hardkill; then
   slurm_ok=0
   if bash "$root/scripts/slurm-local.sh" status >/dev/null 2>&1; then slurm_ok=1; note "using the running one-node cluster"
   else
     note "starting the one-node Slurm cluster"
     t=$SECONDS
+    # Without a GPU, a stand-in device node lets the node offer gres gpu/shard, so the GPU requests are tested too.
+    if ! ls /dev/nvidia0 >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && mkdir -p "$W/gpu" && mknod "$W/gpu/nvidia0" c 195 0 2>/dev/null; then
+      export GRAPHREACH_SLURM_GPU_DEVICES=$W/gpu/nvidia0
+    fi
     bash "$root/scripts/slurm-local.sh" start > "$W/slurm-start.log" 2>&1; rc=$?
+    unset GRAPHREACH_SLURM_GPU_DEVICES
     cat "$W/slurm-start.log"
     case $rc in
       0) slurm_ok=1; started_cluster=1; note "cluster up in $((SECONDS - t)) s" ;;
-      3) for t in slurm slurm-fault slurm-hardkill; do
+      3) for t in slurm slurm-fault slurm-gpu slurm-hardkill; do
            want $t && skip $t "$(grep unavailable "$W/slurm-start.log" | head -1)"
          done ;;
       *) started_cluster=1
-         for t in slurm slurm-fault slurm-hardkill; do
+         for t in slurm slurm-fault slurm-gpu slurm-hardkill; do
            want $t && bad $t "scripts/slurm-local.sh start failed (exit $rc)"
          done ;;
     esac
@@ -352,6 +406,32 @@ if [ "${slurm_ok:-0}" = 1 ] && want slurm-fault; then
   note "slurm fault test"
   fault_test slurm "$W/slurm-fault" slurm-fault
   [ -z "$FAULT_MSG" ] && ok slurm-fault || bad slurm-fault "$FAULT_MSG"
+fi
+
+if [ "${slurm_ok:-0}" = 1 ] && want slurm-gpu; then
+  if [ "$FAKE" != 1 ]; then skip slurm-gpu "needs the stand-in's GPU study"
+  elif ! sinfo -h -o %G | grep -q 'gpu:'; then skip slurm-gpu "the cluster offers no gres gpu"
+  else
+    note "slurm: GPU units (--gpus=1, then --gres=shard:1)"
+    msg=""
+    for mode in gpu shard; do
+      [ -z "$msg" ] || break
+      export FAKE_GRAPHREACH_LOG=$W/slurm-$mode.events
+      SMK_CONFIG=$GPU_CONFIG smk slurm-$mode slurm "$W/slurm-$mode" slurm-$mode slurm_gpu=$mode \
+        || msg="snakemake ($mode) failed: $(tail -15 "$W/slurm-$mode.log")"
+      unset FAKE_GRAPHREACH_LOG
+      [ -z "$msg" ] && [ "$(grep -l 'slurm_job=[0-9].* gpus=[0-9]' "$W/unitlogs-slurm-$mode"/*.log | wc -l)" != 4 ] \
+        && msg="not every GPU unit ran in a Slurm job with a GPU (CUDA_VISIBLE_DEVICES) in $mode mode"
+      ids=$(sed -n 's/.*submitted with SLURM jobid \([0-9]*\) .*/\1/p' "$W/slurm-$mode.log" | paste -sd,)
+      want_tres=gres:gpu:1; [ "$mode" = shard ] && want_tres=gres:shard:1
+      # --gpus shows as TRES per job, --gres as TRES per node.
+      tres=$(squeue -h -t all -j "$ids" -O 'tres-per-job:40,tres-per-node:40' | tr -s ' ' '\n' | grep -v -x -e N/A -e '' | sort -u)
+      [ -z "$msg" ] && [ "$tres" != "$want_tres" ] && msg="$mode mode: the jobs asked for $(echo $tres), not $want_tres"
+      # One GPU: whole-GPU jobs run one at a time.
+      [ -z "$msg" ] && [ "$mode" = gpu ] && [ "$(max_overlap "$W/slurm-gpu.events")" != 1 ] && msg="two jobs held the one GPU at once"
+    done
+    [ -z "$msg" ] && ok slurm-gpu || bad slurm-gpu "$msg"
+  fi
 fi
 
 if [ "${slurm_ok:-0}" = 1 ] && want slurm-hardkill; then
