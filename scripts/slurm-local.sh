@@ -30,7 +30,7 @@ D=${GRAPHREACH_SLURM_DIR:-/tmp/graphreach-slurm}
 PORT=${GRAPHREACH_SLURM_PORT:-6817}
 TIMEOUT=${GRAPHREACH_SLURM_TIMEOUT:-90}
 SHARDS=${GRAPHREACH_SLURM_SHARDS_PER_GPU:-4}
-GPU_DEVICES=${GRAPHREACH_SLURM_GPU_DEVICES:-$(ls /dev/nvidia[0-9]* 2>/dev/null | grep -E '^/dev/nvidia[0-9]+$' | sort -V | tr '\n' ' ' || true)}
+GPU_DEVICES=${GRAPHREACH_SLURM_GPU_DEVICES:-$(for f in /dev/nvidia[0-9] /dev/nvidia[0-9][0-9]; do if [ -c "$f" ]; then printf '%s ' "$f"; fi; done)}
 CONF=$D/slurm.conf
 ETC_CONF=/etc/slurm/slurm.conf
 SOCK=$D/munge/munge.socket.2
@@ -190,23 +190,23 @@ start() {
 
 # Ends the process in pid file $1 (command name $2): TERM, then KILL after 10 s.
 end_daemon() {
-  local pid i
+  local pid
   pid=$(live_pid "$1" "$2") || { rm -f "$1"; return 0; }
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 50); do [ -d "/proc/$pid" ] || break; sleep 0.2; done
+  for _ in $(seq 1 50); do [ -d "/proc/$pid" ] || break; sleep 0.2; done
   [ -d "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null || true
   rm -f "$1"
 }
 
 stop_cmd() {
-  local quiet=${1:-} ids i pid
+  local quiet=${1:-} ids pid
   if live_pid "$D/slurmctld.pid" slurmctld >/dev/null && [ -f "$CONF" ]; then
     ids=$(squeue -h -t PD,R,CG,S,CF -o %i 2>/dev/null || true)
     if [ -n "$ids" ]; then
       [ -n "$quiet" ] || say "cancelling jobs: $(echo $ids)"
       # shellcheck disable=SC2086
       scancel $ids 2>/dev/null || true
-      for i in $(seq 1 30); do
+      for _ in $(seq 1 30); do
         [ -z "$(squeue -h -t PD,R,CG,S,CF -o %i 2>/dev/null)" ] && break
         sleep 0.5
       done
@@ -216,7 +216,8 @@ stop_cmd() {
   end_daemon "$D/slurmctld.pid" slurmctld
   end_daemon "$D/munge/munged.pid" munged
   # Job-step daemons that outlived slurmd: only those started by this cluster (marked in their environment).
-  for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+  for pid in /proc/[0-9]*; do
+    pid=${pid#/proc/}
     [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = slurmstepd ] || continue
     tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "GRAPHREACH_SLURM_DIR=$D" || continue
     kill -KILL "$pid" 2>/dev/null || true

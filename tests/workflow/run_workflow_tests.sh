@@ -388,7 +388,7 @@ if [ "${slurm_ok:-0}" = 1 ] && want slurm; then
   if [ -z "$msg" ]; then
     # Every unit ran in its own Slurm job: the job id in each unit's log, Snakemake's submission lines, squeue.
     ids=$(cat "$W"/unitlogs-slurm/*.log | sed -n 's/^unit .* slurm_job=\([0-9][0-9]*\) .*/\1/p' | sort -n)
-    nlogs=$(ls "$W"/unitlogs-slurm/ | grep -v -x report.log | wc -l)
+    nlogs=$(find "$W"/unitlogs-slurm/ -name '*.log' ! -name report.log | wc -l)
     [ "$(echo "$ids" | grep -c .)" != "$NUNITS" ] && msg="$(echo "$ids" | grep -c .) of $NUNITS unit logs name a Slurm job ($nlogs logs)"
     [ -z "$msg" ] && [ "$(echo "$ids" | uniq | wc -l)" != "$NUNITS" ] && msg="units shared Slurm jobs: $(echo $ids)"
     sub=$(sed -n 's/.*has been submitted with SLURM jobid \([0-9]*\) .*/\1/p' "$W/slurm.log" | sort -n)
