@@ -122,6 +122,9 @@ impl State {
                 sets.push(&buf);
             }
             let norms = b.spectral_norms(op, &sets, &self.warm, cfg)?;
+            if b.spectral_is_exact() {
+                require_converged(&norms, cfg)?;
+            }
             for (&k, s) in chunk.iter().zip(norms) {
                 scores[k] = (s.sigma, b.spectral_is_exact());
                 *iters += s.iterations as u64;
@@ -233,6 +236,8 @@ fn run(
         st.r_members = merged;
         // Warm start for the next step: the singular vector of the new R.
         let (norm, vec) = backend.spectral_vector(op, &st.r_members, &st.warm, cfg)?;
+        // ρ(R) is what later scores are compared against: it must be converged too.
+        require_converged(std::slice::from_ref(&norm), cfg)?;
         st.warm = vec;
         st.rho_r = norm.sigma;
         picks.push(SpecPick { candidate: c, score, iterations });
@@ -268,7 +273,9 @@ pub fn refine_on_cpu(
                 set_of(k, &mut buf);
                 sets.push(&buf);
             }
-            for (&k, s) in pending.iter().zip(cpu.spectral_norms(op, &sets, warm, cfg)?) {
+            let norms = cpu.spectral_norms(op, &sets, warm, cfg)?;
+            require_converged(&norms, cfg)?;
+            for (&k, s) in pending.iter().zip(norms) {
                 scores[k] = s.sigma;
                 exact[k] = true;
             }
@@ -290,6 +297,19 @@ pub fn refine_on_cpu(
             return Ok(());
         }
     }
+}
+
+/// Refuses exact (f64) scores whose power iteration stopped at the iteration cap: ranking by them
+/// would be ranking by noise.
+fn require_converged(norms: &[crate::backend::SpectralNorm], cfg: &PowerIterConfig) -> Result<()> {
+    let bad = norms.iter().filter(|n| !n.converged).count();
+    if bad == 0 {
+        return Ok(());
+    }
+    Err(crate::error::Error::computation(format!(
+        "MaxSpec: the power iteration did not converge within --power-max-iter {} iterations (relative tolerance --power-tol {:e}) for {bad} node set(s), so their spectral norms are unreliable; raise --power-max-iter or loosen --power-tol",
+        cfg.max_iter, cfg.tol
+    )))
 }
 
 /// Index of the best score: the extreme value, then among all scores within [`TIE_REL`] of it the
