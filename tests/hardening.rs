@@ -206,7 +206,7 @@ fn case06_unconverged_power_iteration_and_non_finite_models_are_errors() {
     let mut a = sel.to_vec();
     a.extend(["--power-max-iter", "2"]);
     let o = run(&a);
-    check(&o, 4, &["did not converge", "--power-max-iter"]);
+    check(&o, 4, &["did not converge", "--power-max-iter 2", "nor within 20"]);
     assert!(o.stdout.is_empty(), "no selection is printed");
     let mut a = sel.to_vec();
     a.extend(["--power-tol", "0"]);

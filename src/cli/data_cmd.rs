@@ -27,7 +27,7 @@ pub struct PrepareArgs {
     /// Cell type to use when obs has no cell_type column.
     #[arg(long)]
     pub cell_type: Option<String>,
-    /// Dataset name stored in the output (default: the output file stem).
+    /// Dataset name stored in the output (default: the output file stem, `dataset` for stdout).
     #[arg(long)]
     pub name: Option<String>,
     /// Compress X (shuffle + deflate): about 2.4x smaller, about 2x slower to write.
@@ -104,7 +104,8 @@ pub struct SimulateArgs {
 pub fn run_prepare(a: PrepareArgs) -> Result<()> {
     let out = OutputTarget::file(&a.out, a.force);
     out.check()?;
-    let name = a.name.clone().unwrap_or_else(|| a.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+    let stem = if out.is_stdout() { None } else { a.out.file_stem().map(|s| s.to_string_lossy().into_owned()) };
+    let name = a.name.clone().or(stem).unwrap_or_else(|| "dataset".into());
     let cfg = prepare::PrepareConfig { n_hvg: a.n_hvg, seed: a.seed, name };
     cfg.validate()?;
     let t0 = std::time::Instant::now();

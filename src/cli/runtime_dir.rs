@@ -46,3 +46,17 @@ fn private_dir() -> Option<PathBuf> {
 fn private_dir() -> Option<PathBuf> {
     None
 }
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_private_folder_is_ours_and_closed_to_others() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let d = super::private_dir().expect("a private runtime folder");
+        let m = std::fs::symlink_metadata(&d).unwrap();
+        assert!(m.is_dir() && m.permissions().mode() & 0o077 == 0);
+        assert_eq!(m.uid(), std::fs::metadata("/proc/self").unwrap().uid());
+        assert_eq!(super::private_dir(), Some(d), "the same folder on every call");
+    }
+}
