@@ -53,6 +53,37 @@ pub enum Error {
     /// An output file exists and `--force` was not given.
     #[error("{0} exists; refusing to overwrite it (pass --force to replace it)")]
     WouldOverwrite(PathBuf),
+    /// An output cannot be written: its destination is unusable (a directory, a device, a link,
+    /// a read-only folder) or writing failed. Names the user's path, never a temporary file.
+    #[error("cannot write {path}: {reason}")]
+    Write {
+        /// The user's path (file or folder).
+        path: PathBuf,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+    /// A run folder already holds the files of an earlier run.
+    #[error("{dir} already holds the files of an earlier run ({files}); {hint}")]
+    RunExists {
+        /// The folder.
+        dir: PathBuf,
+        /// Some of those files, as [`preview_list`] shows them.
+        files: String,
+        /// What to pass to replace or continue them.
+        hint: String,
+    },
+    /// A run folder is locked by another process writing into it.
+    #[error("{dir} is in use by another graphreach run ({holder}); wait for it to finish or choose another output folder")]
+    Busy {
+        /// The folder.
+        dir: PathBuf,
+        /// Who holds it (`pid N`, or `pid unknown`).
+        holder: String,
+    },
+    /// The input was valid but the computation cannot give a trustworthy result (an iteration
+    /// that did not converge, non-finite model outputs, a diverged training run).
+    #[error("{0}")]
+    Computation(String),
     /// An HDF5 / AnnData file is malformed or lacks a field.
     #[error("{path}: {msg}")]
     H5ad {
@@ -174,15 +205,27 @@ impl Error {
         Error::Parse { path: path.into(), line, msg: msg.into() }
     }
 
+    /// Shorthand for [`Error::Write`].
+    pub fn write(path: impl Into<PathBuf>, reason: impl std::fmt::Display) -> Self {
+        Error::Write { path: path.into(), reason: reason.to_string() }
+    }
+
+    /// Shorthand for [`Error::Computation`].
+    pub fn computation(msg: impl Into<String>) -> Self {
+        Error::Computation(msg.into())
+    }
+
     /// Shorthand for [`Error::Io`].
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
     }
 
-    /// The process exit code for this error: 2 for bad input, 3 for backend failures, 130 for interrupts.
+    /// The process exit code for this error: 2 for bad input (including unusable outputs), 3 for
+    /// backend failures, 4 for a computation that failed on valid input, 130 for interrupts.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Backend { .. } | Error::Device { .. } | Error::OutOfMemory { .. } => 3,
+            Error::Computation(_) => 4,
             Error::Interrupted(_) => 130,
             _ => 2,
         }

@@ -21,6 +21,7 @@ pub mod data;
 pub mod gears;
 pub mod cli;
 pub mod error;
+pub mod files;
 pub mod graph;
 pub mod rng;
 pub mod select;

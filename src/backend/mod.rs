@@ -82,6 +82,21 @@ impl PowerIterConfig {
     pub const DEFAULT_TOL: f64 = 1e-9;
     /// Default iteration cap.
     pub const DEFAULT_MAX_ITER: u32 = 1000;
+
+    /// Checks the settings before any work: a positive finite tolerance and at least two
+    /// iterations (convergence compares two successive estimates).
+    pub fn validate(&self) -> crate::error::Result<()> {
+        if !(self.tol.is_finite() && self.tol > 0.0) {
+            return Err(crate::error::Error::invalid(format!("--power-tol {} must be a positive number", self.tol)));
+        }
+        if self.max_iter < 2 {
+            return Err(crate::error::Error::invalid(format!(
+                "--power-max-iter {} must be at least 2: the power iteration stops when two successive estimates agree",
+                self.max_iter
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for PowerIterConfig {

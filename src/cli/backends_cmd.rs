@@ -3,6 +3,7 @@
 
 use crate::backend::{cuda, probe_all};
 use crate::error::Result;
+use crate::files::output::print_stdout;
 use clap::Args;
 
 /// Arguments of `graphreach backends`.
@@ -20,13 +21,13 @@ pub struct BackendsArgs {
 pub fn run(a: BackendsArgs) -> Result<()> {
     if a.check_kernels {
         for k in cuda::check_kernels(&a.arch)? {
-            println!("nvrtc\tkernels/{}.cu\t{}\tok ({} bytes PTX)", k.family, k.arch, k.ptx_bytes);
+            print_stdout(&format!("nvrtc\tkernels/{}.cu\t{}\tok ({} bytes PTX)\n", k.family, k.arch, k.ptx_bytes))?;
         }
         return Ok(());
     }
-    println!("backend\tavailable\tauto\tdetail");
+    let mut text = String::from("backend\tavailable\tauto\tdetail\n");
     for r in probe_all() {
-        println!("{}\t{}\t{}\t{}", r.backend, if r.available { "yes" } else { "no" }, if r.auto_eligible { "yes" } else { "no" }, r.detail);
+        text += &format!("{}\t{}\t{}\t{}\n", r.backend, if r.available { "yes" } else { "no" }, if r.auto_eligible { "yes" } else { "no" }, r.detail);
     }
-    Ok(())
+    print_stdout(&text)
 }

@@ -3,6 +3,7 @@
 
 use crate::backend::{select_backend, Backend, BackendChoice};
 use crate::error::{Error, Result};
+use crate::files::output::print_stdout;
 use crate::graph::{io::load_graph, Direction};
 use crate::select::greedy::lazy_greedy;
 use crate::select::sets::{BallLayout, SetList};
@@ -19,10 +20,10 @@ pub struct BenchArgs {
     #[arg(long, default_value = "all")]
     pub candidates: String,
     /// Picks per run.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, value_parser = super::num::unsigned::<usize>, default_value_t = 100)]
     pub budget: usize,
     /// Hops L of the balls.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_parser = super::num::unsigned::<u32>, default_value_t = 1)]
     pub hops: u32,
     /// Hop direction.
     #[arg(long, value_enum, default_value_t = Direction::In)]
@@ -30,11 +31,13 @@ pub struct BenchArgs {
     /// Ball representation.
     #[arg(long, value_enum, default_value_t = BallLayout::Auto)]
     pub layout: BallLayout,
-    /// Backends to time, comma separated (cpu first gives the speedup baseline).
-    #[arg(long, value_delimiter = ',', default_value = "cpu,wgpu,cuda")]
-    pub backends: Vec<BackendChoice>,
+    /// Backends to time, comma separated (cpu first gives the speedup baseline). Every backend
+    /// named here must be available (exit 3 otherwise); without the flag, cpu,wgpu,cuda are tried
+    /// and the unavailable ones are reported and skipped.
+    #[arg(long, value_delimiter = ',')]
+    pub backends: Option<Vec<BackendChoice>>,
     /// Timed repetitions per phase (the median is printed).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, value_parser = super::num::unsigned::<usize>, default_value_t = 3)]
     pub repeats: usize,
 }
 
@@ -48,6 +51,26 @@ pub fn run(a: BenchArgs) -> Result<()> {
     if a.repeats == 0 {
         return Err(Error::invalid("--repeats must be at least 1"));
     }
+    if a.budget == 0 {
+        return Err(Error::invalid("--budget 0 times nothing; pass --budget N with N >= 1"));
+    }
+    let explicit = a.backends.is_some();
+    let choices = a.backends.clone().unwrap_or_else(|| vec![BackendChoice::Cpu, BackendChoice::Wgpu, BackendChoice::Cuda]);
+    if choices.is_empty() {
+        return Err(Error::invalid("--backends is empty; name at least one of cpu, wgpu, cuda, auto"));
+    }
+    // Every backend the user named must be there: a benchmark that silently skips it measures nothing.
+    let mut backends: Vec<(BackendChoice, Option<Box<dyn Backend>>)> = Vec::new();
+    for &choice in &choices {
+        match select_backend(choice) {
+            Ok((b, _)) => backends.push((choice, Some(b))),
+            Err(e) if explicit => return Err(e),
+            Err(e) => {
+                eprintln!("skipped {}: {e}", choice_name(choice));
+                backends.push((choice, None));
+            }
+        }
+    }
     let t = Instant::now();
     let graph = load_graph(&a.graph)?;
     let load = t.elapsed().as_secs_f64();
@@ -56,23 +79,13 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let seeds = SetList::from_sets(pool.candidates.iter().map(|c| c.seeds.clone()));
     let budget = a.budget.min(seeds.len());
     eprintln!("graph {}: {} nodes, {} edges; budget {budget}, L={}, {} candidates", graph.name, graph.n_nodes(), graph.n_edges(), a.hops, seeds.len());
-    println!("backend\tdevice\tphase\tmedian_s\tspeedup_vs_cpu");
+    print_stdout("backend\tdevice\tphase\tmedian_s\tspeedup_vs_cpu\n")?;
     let mut cpu_times: Option<(f64, f64)> = None;
     let mut reference: Option<Vec<u32>> = None;
-    for &choice in &a.backends {
-        let backend: Box<dyn Backend> = match select_backend(choice) {
-            Ok((b, _)) => b,
-            Err(e) => {
-                let name = match choice {
-                    BackendChoice::Auto => "auto",
-                    BackendChoice::Cpu => "cpu",
-                    BackendChoice::Cuda => "cuda",
-                    BackendChoice::Wgpu => "wgpu",
-                };
-                println!("{name}\t-\tskipped\tNA\tNA");
-                eprintln!("skipped {name}: {e}");
-                continue;
-            }
+    for (choice, backend) in backends {
+        let Some(backend) = backend else {
+            print_stdout(&format!("{}\t-\tskipped\tNA\tNA\n", choice_name(choice)))?;
+            continue;
         };
         let (mut tb, mut tg) = (Vec::new(), Vec::new());
         let mut picks = Vec::new();
@@ -98,10 +111,23 @@ pub fn run(a: BenchArgs) -> Result<()> {
         let speed = |base: Option<f64>, x: f64| base.map(|c| format!("{:.2}", c / x)).unwrap_or_else(|| "NA".into());
         let name = backend.name();
         let dev = backend.describe();
-        println!("{name}\t{dev}\tload\t{load:.4}\tNA");
-        println!("{name}\t{dev}\tballs\t{b:.4}\t{}", speed(cpu_times.map(|c| c.0), b));
-        println!("{name}\t{dev}\tgreedy\t{g:.4}\t{}", speed(cpu_times.map(|c| c.1), g));
-        println!("{name}\t{dev}\tballs+greedy\t{:.4}\t{}", b + g, speed(cpu_times.map(|c| c.0 + c.1), b + g));
+        print_stdout(&format!(
+            "{name}\t{dev}\tload\t{load:.4}\tNA\n{name}\t{dev}\tballs\t{b:.4}\t{}\n{name}\t{dev}\tgreedy\t{g:.4}\t{}\n{name}\t{dev}\tballs+greedy\t{:.4}\t{}\n",
+            speed(cpu_times.map(|c| c.0), b),
+            speed(cpu_times.map(|c| c.1), g),
+            b + g,
+            speed(cpu_times.map(|c| c.0 + c.1), b + g)
+        ))?;
     }
     Ok(())
+}
+
+/// The command-line name of a backend choice.
+fn choice_name(c: BackendChoice) -> &'static str {
+    match c {
+        BackendChoice::Auto => "auto",
+        BackendChoice::Cpu => "cpu",
+        BackendChoice::Cuda => "cuda",
+        BackendChoice::Wgpu => "wgpu",
+    }
 }

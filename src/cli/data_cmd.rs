@@ -2,6 +2,8 @@
 
 use crate::data::{prepare, raw, split, store};
 use crate::error::{Error, Result};
+use crate::files::output::{write_output, OutputTarget};
+use crate::files::run_folder::{self, Reuse};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -10,14 +12,14 @@ use std::path::PathBuf;
 pub struct PrepareArgs {
     /// Raw-count AnnData (.h5ad) with obs.condition (ctrl, A+ctrl, A+B) and var.gene_name.
     pub raw: PathBuf,
-    /// Output dataset (a GEARS-compatible perturb_processed.h5ad).
+    /// Output dataset (a GEARS-compatible perturb_processed.h5ad; `-`: stdout).
     #[arg(long)]
     pub out: PathBuf,
     /// Number of highly-variable genes (seurat flavour); perturbed genes are kept on top.
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, value_parser = super::num::unsigned::<usize>, default_value_t = 5000)]
     pub n_hvg: usize,
     /// Seed of the control-cell pairing draw.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, value_parser = super::num::unsigned::<u64>, default_value_t = 0)]
     pub seed: u64,
     /// Drop conditions whose genes are not nodes of this graph (file or builtin:NAME), as GEARS does.
     #[arg(long)]
@@ -25,7 +27,7 @@ pub struct PrepareArgs {
     /// Cell type to use when obs has no cell_type column.
     #[arg(long)]
     pub cell_type: Option<String>,
-    /// Dataset name stored in the output (default: the output file stem).
+    /// Dataset name stored in the output (default: the output file stem, `dataset` for stdout).
     #[arg(long)]
     pub name: Option<String>,
     /// Compress X (shuffle + deflate): about 2.4x smaller, about 2x slower to write.
@@ -65,15 +67,15 @@ pub struct SplitArgs {
     #[arg(long, value_enum)]
     pub scheme: split::Scheme,
     /// Number of folds for --scheme folds.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, value_parser = super::num::unsigned::<usize>, default_value_t = 10)]
     pub folds: usize,
     /// Seed of the split.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_parser = super::num::unsigned::<u64>, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (train.txt / val.txt / test.txt, or fold_NN/{train,test}.txt).
+    /// Output folder (train.txt / val.txt / test.txt, or fold_NN/{train,test}.txt).
     #[arg(long)]
     pub out: PathBuf,
-    /// Replace existing files.
+    /// Replace an earlier split in the folder: its split files are removed first (other files stay).
     #[arg(long)]
     pub force: bool,
 }
@@ -88,9 +90,9 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1.0)]
     pub scale: f64,
     /// Seed.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, value_parser = super::num::unsigned::<u64>, default_value_t = 0)]
     pub seed: u64,
-    /// Output raw-count .h5ad (synthetic, marked as such in uns and obs).
+    /// Output raw-count .h5ad (synthetic, marked as such in uns and obs; `-`: stdout).
     #[arg(long)]
     pub out: PathBuf,
     /// Replace an existing output file.
@@ -98,16 +100,14 @@ pub struct SimulateArgs {
     pub force: bool,
 }
 
-fn check_out(p: &std::path::Path, force: bool) -> Result<()> {
-    if p.exists() && !force {
-        return Err(Error::WouldOverwrite(p.to_path_buf()));
-    }
-    Ok(())
-}
-
 /// Runs `prepare`.
 pub fn run_prepare(a: PrepareArgs) -> Result<()> {
-    check_out(&a.out, a.force)?;
+    let out = OutputTarget::file(&a.out, a.force);
+    out.check()?;
+    let stem = if out.is_stdout() { None } else { a.out.file_stem().map(|s| s.to_string_lossy().into_owned()) };
+    let name = a.name.clone().or(stem).unwrap_or_else(|| "dataset".into());
+    let cfg = prepare::PrepareConfig { n_hvg: a.n_hvg, seed: a.seed, name };
+    cfg.validate()?;
     let t0 = std::time::Instant::now();
     let mut data = raw::read_raw(&a.raw, a.cell_type.as_deref())?;
     eprintln!(
@@ -129,11 +129,16 @@ pub fn run_prepare(a: PrepareArgs) -> Result<()> {
             for (c, n) in &dropped {
                 eprintln!("  {c} ({n} cells)");
             }
+            if data.condition.iter().all(|c| c == "ctrl") {
+                return Err(Error::invalid(format!(
+                    "none of the {} perturbation condition(s) of {} has all its genes in graph {g}, so no perturbation is left; pass a graph that holds the targets (for example --graph builtin:go-human) or leave --graph out",
+                    dropped.len(),
+                    a.raw.display()
+                )));
+            }
         }
     }
     prepare::validate_conditions(&data, &a.raw.display().to_string())?;
-    let name = a.name.clone().unwrap_or_else(|| a.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
-    let cfg = prepare::PrepareConfig { n_hvg: a.n_hvg, seed: a.seed, name };
     let cell_names = std::mem::take(&mut data.cell_names);
     let (ds, rep) = prepare::prepare(data, &cfg, true)?;
     let summary = format!(
@@ -153,7 +158,7 @@ pub fn run_prepare(a: PrepareArgs) -> Result<()> {
     store::write_dataset(ds, Some(&cell_names), &a.out, a.compress)?;
     eprintln!(
         "wrote {}: {summary}; total {:.1}s (writing {:.1}s)",
-        a.out.display(),
+        out.describe(),
         t0.elapsed().as_secs_f64(),
         t1.elapsed().as_secs_f64()
     );
@@ -211,34 +216,31 @@ pub fn run_dataset(c: DatasetCommand) -> Result<()> {
                 pairing_seed: ds.pairing_seed,
                 degs_per_perturbation: if a.degs { Some(deg_summary(&ds)) } else { None },
             };
-            match a.format {
-                super::graph_cmd::InfoFormat::Json => {
-                    println!("{}", serde_json::to_string_pretty(&info).map_err(|e| Error::invalid(e.to_string()))?)
-                }
+            let text = match a.format {
+                super::graph_cmd::InfoFormat::Json => serde_json::to_string_pretty(&info).map_err(|e| Error::invalid(e.to_string()))? + "\n",
                 super::graph_cmd::InfoFormat::Text => {
-                    println!("dataset:          {}", info.name);
-                    println!("cells:            {}", info.n_cells);
-                    println!("genes:            {}", info.n_genes);
-                    println!("perturbations:    {}", info.n_perturbations);
-                    println!("control cells:    {}", info.n_control_cells);
-                    println!("cell type:        {}", info.cell_type);
-                    println!("pairing seed:     {}", info.pairing_seed);
-                    println!("synthetic:        {}", info.synthetic);
+                    let mut t = format!(
+                        "dataset:          {}\ncells:            {}\ngenes:            {}\nperturbations:    {}\ncontrol cells:    {}\ncell type:        {}\npairing seed:     {}\nsynthetic:        {}\n",
+                        info.name, info.n_cells, info.n_genes, info.n_perturbations, info.n_control_cells, info.cell_type, info.pairing_seed, info.synthetic
+                    );
                     if let Some(d) = info.degs_per_perturbation {
-                        println!(
-                            "DEGs/perturbation: min {} / q25 {} / median {} / q75 {} / max {} / mean {:.1}",
+                        t += &format!(
+                            "DEGs/perturbation: min {} / q25 {} / median {} / q75 {} / max {} / mean {:.1}\n",
                             d[0], d[1], d[2], d[3], d[4], d[5]
                         );
                     }
+                    t
                 }
-            }
-            Ok(())
+            };
+            write_output(&OutputTarget::Stdout, &text)
         }
     }
 }
 
 /// Runs `split`.
 pub fn run_split(a: SplitArgs) -> Result<()> {
+    let reuse = if a.force { Reuse::Replace } else { Reuse::Fresh };
+    run_folder::check(&a.out, reuse, &split::is_split_file, split::EXISTING_HINT)?;
     let conditions = store::load_conditions(&a.dataset)?;
     let parts = split::split(&conditions, a.scheme, a.folds, a.seed)?;
     split::write_parts(&a.out, &parts, a.force)?;
@@ -250,7 +252,8 @@ pub fn run_split(a: SplitArgs) -> Result<()> {
 
 /// Runs `simulate`.
 pub fn run_simulate(a: SimulateArgs) -> Result<()> {
-    check_out(&a.out, a.force)?;
+    let out = OutputTarget::file(&a.out, a.force);
+    out.check()?;
     let t0 = std::time::Instant::now();
     let sim = crate::data::simulate::simulate(a.preset, a.scale, a.seed, true)?;
     let summary = format!(
@@ -258,6 +261,6 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
         sim.counts.n_rows, sim.counts.n_cols, sim.n_perturbations, sim.n_control
     );
     crate::data::simulate::write_raw(sim, &a.out)?;
-    eprintln!("wrote {} [SYNTHETIC]: {summary}, in {:.1}s", a.out.display(), t0.elapsed().as_secs_f64());
+    eprintln!("wrote {} [SYNTHETIC]: {summary}, in {:.1}s", out.describe(), t0.elapsed().as_secs_f64());
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `graphreach evaluate`: evaluate a trained GEARS model (and the baselines) on perturbations.
 
 use crate::error::{Error, Result};
+use crate::files::output::{write_output, OutputTarget};
 use crate::gears::eval::run::{run_evaluation, EvalRun};
 use crate::gears::train::run::PertList;
 use crate::gears::EvalMode;
@@ -22,9 +23,12 @@ pub struct EvaluateArgs {
     /// What δ is added to [default: the model's training setting].
     #[arg(long, value_enum)]
     pub eval_mode: Option<EvalMode>,
-    /// Write the metrics JSON here instead of stdout.
+    /// Write the metrics JSON here instead of stdout (`-`: stdout). An existing file is kept unless --force.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub force: bool,
     /// Drop listed perturbations that the dataset does not have (with a note) instead of failing.
     #[arg(long)]
     pub skip_missing: bool,
@@ -32,15 +36,11 @@ pub struct EvaluateArgs {
 
 /// Runs `graphreach evaluate`.
 pub fn run_evaluate(a: EvaluateArgs) -> Result<()> {
+    let target = OutputTarget::new(a.out.as_deref(), a.force);
+    target.check()?;
     let run = EvalRun { model: a.model, data: a.data, perts: PertList::File(a.perts), eval_mode: a.eval_mode, skip_missing: a.skip_missing };
     let report = run_evaluation(&run, true)?.report;
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Json { path: "metrics".into(), source: e })?;
     eprint!("{}", report.summary_text());
-    match &a.out {
-        Some(p) => std::fs::write(p, json).map_err(|e| Error::io(p, e)),
-        None => {
-            println!("{json}");
-            Ok(())
-        }
-    }
+    write_output(&target, &(json + "\n"))
 }

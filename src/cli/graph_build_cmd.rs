@@ -1,6 +1,6 @@
 //! `graphreach graph build`: the GEARS-style GO similarity graph from gene -> GO annotations.
 
-use super::output::write_file_with;
+use crate::files::output::OutputTarget;
 use crate::backend::{select_backend, BackendChoice};
 use crate::error::{Error, Result};
 use crate::graph::go_build::{build, read_gene2go, read_protein_coding, read_universe, GoBuildConfig};
@@ -25,12 +25,12 @@ pub struct BuildArgs {
     #[arg(long, default_value_t = 0.1)]
     pub min_jaccard: f64,
     /// Keep the top_k + 1 most similar sources per target (self included).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, value_parser = super::num::unsigned::<usize>, default_value_t = 20)]
     pub top_k: usize,
     /// Evidence codes to leave out, comma separated (`none` keeps every annotation).
     #[arg(long, value_delimiter = ',', default_value = "ND")]
     pub exclude_evidence: Vec<String>,
-    /// Output TSV `source, target, importance` (6 decimals, header).
+    /// Output TSV `source, target, importance` (6 decimals, header; `-`: stdout).
     #[arg(long)]
     pub out: PathBuf,
     /// Replace an existing --out file.
@@ -46,9 +46,8 @@ pub fn run_build(a: BuildArgs) -> Result<()> {
     if !(a.min_jaccard.is_finite() && (0.0..1.0).contains(&a.min_jaccard)) {
         return Err(Error::invalid(format!("--min-jaccard must be in [0, 1) (got {})", a.min_jaccard)));
     }
-    if !a.force && a.out.exists() {
-        return Err(Error::WouldOverwrite(a.out.clone()));
-    }
+    let out = OutputTarget::file(&a.out, a.force);
+    out.check()?;
     let t0 = Instant::now();
     let exclude: Vec<String> =
         a.exclude_evidence.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty() && s != "none").collect();
@@ -87,14 +86,14 @@ pub fn run_build(a: BuildArgs) -> Result<()> {
     let jaccard = backend.jaccard();
     let g = build(&index, &cfg, jaccard.as_ref(), 4096)?;
     let t_build = t1.elapsed();
-    write_file_with(&a.out, a.force, |w| g.write_tsv(w))?;
+    out.write_with(|w| g.write_tsv(w))?;
     eprintln!(
         "graph build: {} genes, {} pairs with Jaccard > {}, {} rows written to {}; read {:.2} s, jaccard+top-k {:.2} s ({})",
         index.n_genes(),
         g.pairs_above,
         a.min_jaccard,
         g.rows.len(),
-        a.out.display(),
+        out.describe(),
         t_read.as_secs_f64(),
         t_build.as_secs_f64(),
         jaccard.name()

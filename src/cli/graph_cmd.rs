@@ -1,6 +1,6 @@
 //! `graphreach graph ...`: graph utilities.
 
-use super::output::{write_output, OutputTarget};
+use crate::files::output::{write_output, OutputTarget};
 use crate::error::Result;
 use crate::graph::io::load_graph;
 use clap::{Args, Subcommand};
@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 pub enum GraphCommand {
     /// Nodes, edges, degree statistics, self loops and dropped/duplicate edges of a graph.
     Info(InfoArgs),
-    /// Write a synthetic hub-SBM graph (docs/hub-sbm.md) as a sorted `u<TAB>v` edge list.
+    /// Write a synthetic hub-SBM graph (docs/hub-sbm.md in the repository) as a sorted `u<TAB>v` edge list.
     Gen(super::graph_gen_cmd::GenArgs),
     /// Build the GEARS-style GO similarity graph (Jaccard of direct GO sets, top k+1 per target).
     Build(super::graph_build_cmd::BuildArgs),

@@ -1,6 +1,6 @@
 //! `graphreach graph gen`: writes a synthetic hub-SBM graph (and its candidate list).
 
-use super::output::write_file_with;
+use crate::files::output::OutputTarget;
 use crate::error::{Error, Result};
 use crate::graph::gen::{preset, write_edges, write_nodes, HubSbm, PRESETS};
 use clap::Args;
@@ -15,30 +15,30 @@ pub struct GenArgs {
           conflicts_with_all = ["nodes", "draws", "communities", "hub_q", "p_in", "seed", "candidates"])]
     pub preset: Option<String>,
     /// Number of nodes n (explicit parameters instead of --preset).
-    #[arg(long, requires_all = ["draws", "communities"])]
+    #[arg(long, value_parser = super::num::unsigned::<u64>, requires_all = ["draws", "communities"])]
     pub nodes: Option<u64>,
     /// Number of draws M (each emits at most one undirected edge).
-    #[arg(long, requires = "nodes")]
+    #[arg(long, value_parser = super::num::unsigned::<u64>, requires = "nodes")]
     pub draws: Option<u64>,
     /// Number of communities K.
-    #[arg(long, requires = "nodes")]
+    #[arg(long, value_parser = super::num::unsigned::<u64>, requires = "nodes")]
     pub communities: Option<u64>,
     /// Hub probability per mille (a pick is a hub draw when r % 1000 < Q) [default: 300].
-    #[arg(long, requires = "nodes")]
+    #[arg(long, value_parser = super::num::unsigned::<u64>, requires = "nodes")]
     pub hub_q: Option<u64>,
     /// Intra-community probability in percent [default: 80].
-    #[arg(long, requires = "nodes")]
+    #[arg(long, value_parser = super::num::unsigned::<u64>, requires = "nodes")]
     pub p_in: Option<u64>,
     /// Seed of the SplitMix64 stream [default: 0].
-    #[arg(long, requires = "nodes")]
+    #[arg(long, value_parser = super::num::unsigned::<u64>, requires = "nodes")]
     pub seed: Option<u64>,
     /// Number of candidate nodes [default: all nodes].
-    #[arg(long, requires = "nodes")]
+    #[arg(long, value_parser = super::num::unsigned::<u64>, requires = "nodes")]
     pub candidates: Option<u64>,
-    /// Edge-list output: `u<TAB>v` lines, u < v, sorted.
+    /// Edge-list output: `u<TAB>v` lines, u < v, sorted (`-`: stdout).
     #[arg(long)]
     pub out: PathBuf,
-    /// Also write the candidate node ids, one per line, ascending.
+    /// Also write the candidate node ids, one per line, ascending (`-`: stdout).
     #[arg(long)]
     pub candidates_out: Option<PathBuf>,
     /// Replace existing output files.
@@ -72,18 +72,25 @@ impl GenArgs {
 /// Runs `graph gen`.
 pub fn run_gen(a: GenArgs) -> Result<()> {
     let (name, p) = a.params()?;
-    for path in std::iter::once(&a.out).chain(a.candidates_out.as_ref()) {
-        if !a.force && path.exists() {
-            return Err(Error::WouldOverwrite(path.clone()));
-        }
+    let edges_out = OutputTarget::file(&a.out, a.force);
+    let nodes_out = a.candidates_out.as_ref().map(|c| OutputTarget::file(c, a.force));
+    if edges_out.is_stdout() && nodes_out.as_ref().is_some_and(OutputTarget::is_stdout) {
+        return Err(Error::invalid("--out and --candidates-out cannot both be `-` (stdout)"));
+    }
+    if nodes_out.as_ref() == Some(&edges_out) {
+        return Err(Error::invalid("--out and --candidates-out name the same file"));
+    }
+    edges_out.check()?;
+    if let Some(t) = &nodes_out {
+        t.check()?;
     }
     let t0 = Instant::now();
     let keys = p.edges()?;
     let t_gen = t0.elapsed();
-    write_file_with(&a.out, a.force, |w| write_edges(&keys, w))?;
-    if let Some(path) = &a.candidates_out {
+    edges_out.write_with(|w| write_edges(&keys, w))?;
+    if let Some(t) = &nodes_out {
         let c = p.candidates()?;
-        write_file_with(path, a.force, |w| write_nodes(&c, w))?;
+        t.write_with(|w| write_nodes(&c, w))?;
     }
     eprintln!(
         "graph gen {name}: {} nodes, {} edges from {} draws; generated in {:.2} s, written in {:.2} s to {}",
@@ -92,7 +99,7 @@ pub fn run_gen(a: GenArgs) -> Result<()> {
         p.draws,
         t_gen.as_secs_f64(),
         (t0.elapsed() - t_gen).as_secs_f64(),
-        a.out.display()
+        edges_out.describe()
     );
     Ok(())
 }

@@ -9,11 +9,12 @@ mod evaluate_cmd;
 mod graph_build_cmd;
 mod graph_cmd;
 mod graph_gen_cmd;
-mod output;
+mod num;
+pub mod runtime_dir;
 mod select_cmd;
 mod train_cmd;
 
-pub use output::{write_output, OutputTarget};
+pub use crate::files::output::{write_output, OutputTarget};
 
 use crate::error::Result;
 use clap::{Parser, Subcommand};
@@ -59,6 +60,24 @@ pub enum Command {
     Simulate(data_cmd::SimulateArgs),
 }
 
+/// The command line definition, with every value-taking argument accepting values that look like
+/// negative numbers (`--budget -3` then reaches the flag's parser, which says what it takes,
+/// instead of being read as an unknown flag `-3`).
+pub fn command() -> clap::Command {
+    fn negatives(c: clap::Command) -> clap::Command {
+        c.mut_args(|a| if a.get_action().takes_values() { a.allow_negative_numbers(true) } else { a }).mut_subcommands(negatives)
+    }
+    use clap::CommandFactory;
+    negatives(Cli::command())
+}
+
+/// Parses the process's arguments with [`command`]; a usage error exits with clap's message and code 2.
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -83,5 +102,6 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+        super::command().debug_assert();
     }
 }

@@ -1,6 +1,6 @@
 //! `graphreach select` and `graphreach stability`.
 
-use super::output::{write_output, OutputTarget};
+use crate::files::output::{write_output, OutputTarget};
 use crate::backend::{select_backend, BackendChoice, PowerIterConfig};
 use crate::error::{Error, Result};
 use crate::graph::{io::load_graph, Direction, Graph};
@@ -42,7 +42,7 @@ pub struct SelectArgs {
     #[arg(long, default_value_t = PcaConfig::default().threshold)]
     pub pca_threshold: usize,
     /// Number of perturbations to select [default: 5% of the pool, rounded up].
-    #[arg(long, conflicts_with = "fraction")]
+    #[arg(long, value_parser = super::num::unsigned::<usize>, conflicts_with = "fraction")]
     pub budget: Option<usize>,
     /// Fraction of the pool (after exclusions) to select, rounded up.
     #[arg(long)]
@@ -51,7 +51,7 @@ pub struct SelectArgs {
     #[arg(long, value_enum, default_value_t = Method::Graphreach)]
     pub method: Method,
     /// Hops L: a ball holds the nodes within L hops of the candidate (0 = the candidate alone).
-    #[arg(long, default_value_t = SelectConfig::DEFAULT_HOPS)]
+    #[arg(long, value_parser = super::num::unsigned::<u32>, default_value_t = SelectConfig::DEFAULT_HOPS)]
     pub hops: u32,
     /// Hop direction: `in` follows edges backwards (u -> v reaches u from v; GEARS gradient flow).
     #[arg(long, value_enum, default_value_t = Direction::In)]
@@ -60,12 +60,13 @@ pub struct SelectArgs {
     #[arg(long)]
     pub exclude: Option<String>,
     /// Seed of random, typiclust (k-means++) and acs-fw (Gaussian draws).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, value_parser = super::num::unsigned::<u64>, default_value_t = 0)]
     pub seed: u64,
     /// Compute backend.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
-    /// Output file (default: stdout). An existing file is kept unless --force.
+    /// Output file (default or `-`: stdout). An existing file is kept unless --force; a directory,
+    /// device or link is never replaced.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Replace an existing --out file.
@@ -90,13 +91,13 @@ pub struct SelectArgs {
     #[arg(long, default_value_t = PowerIterConfig::DEFAULT_TOL)]
     pub power_tol: f64,
     /// MaxSpec power iteration: iteration cap.
-    #[arg(long, default_value_t = PowerIterConfig::DEFAULT_MAX_ITER)]
+    #[arg(long, value_parser = super::num::unsigned::<u32>, default_value_t = PowerIterConfig::DEFAULT_MAX_ITER)]
     pub power_max_iter: u32,
     /// Ball representation (auto picks dense bitset rows when balls are large).
     #[arg(long, value_enum, default_value_t = BallLayout::Auto)]
     pub ball_layout: BallLayout,
     /// Candidates re-evaluated per batch in lazy greedy [default: the backend's].
-    #[arg(long)]
+    #[arg(long, value_parser = super::num::unsigned::<usize>)]
     pub batch_width: Option<usize>,
     /// Suppress notes on stderr.
     #[arg(long, short)]
@@ -191,8 +192,11 @@ pub fn run_select(a: SelectArgs) -> Result<()> {
     }
     let target = OutputTarget::new(a.out.as_deref(), a.force);
     target.check()?;
-    if let Some(f) = a.power_tol.is_finite().then_some(a.power_tol).filter(|t| *t <= 0.0) {
-        return Err(Error::invalid(format!("--power-tol {f} must be > 0")));
+    if a.method == Method::Maxspec {
+        a.config().power.validate()?;
+    }
+    if !(a.default_weight.is_finite() && a.default_weight >= 0.0) {
+        return Err(Error::invalid(format!("--default-weight {} must be a finite number >= 0", a.default_weight)));
     }
     let mut notes = Vec::new();
     let graph = load_graph(&a.graph)?;
@@ -228,11 +232,8 @@ pub fn run_select(a: SelectArgs) -> Result<()> {
     notes.extend(bnotes);
     notes.push(format!("backend: {} ({})", backend.name(), backend.describe()));
     let sel = select::select(&graph, &pool, &cfg, backend.as_ref(), weights.as_ref())?;
-    if let Some(k) = sel.summary.saturated_at {
-        notes.push(format!(
-            "coverage saturated at pick {k}: {} pick(s) with zero gain were chosen by the tie-break rule (smallest node id)",
-            sel.summary.zero_gain_picks
-        ));
+    if let Some(note) = zero_gain_note(&sel.summary, a.method) {
+        notes.push(note);
     }
     if !a.quiet {
         for n in &notes {
@@ -319,6 +320,22 @@ fn run_select_embeddings(a: &SelectArgs, strategy: Strategy) -> Result<()> {
     write_output(&target, &text)
 }
 
+/// The note on picks that added no coverage. Only the greedy methods choose such picks by the
+/// tie-break rule; Random draws them and MaxSpec ranks them by the spectral norm.
+fn zero_gain_note(s: &select::Summary, method: Method) -> Option<String> {
+    let k = s.saturated_at?;
+    Some(match method {
+        Method::Graphreach | Method::NaiveGreedy => format!(
+            "coverage saturated at pick {k}: {} pick(s) with zero gain were chosen by the tie-break rule (smallest node id)",
+            s.zero_gain_picks
+        ),
+        Method::Random => format!("{} random pick(s) covered no new node (the first at pick {k})", s.zero_gain_picks),
+        Method::Maxspec => format!("{} MaxSpec pick(s) covered no new node (the first at pick {k})", s.zero_gain_picks),
+        // These select from embeddings and never reach the graph summary.
+        Method::Typiclust | Method::AcsFw => return None,
+    })
+}
+
 /// Arguments of `graphreach stability`.
 #[derive(Debug, Args)]
 pub struct StabilityArgs {
@@ -326,8 +343,17 @@ pub struct StabilityArgs {
     #[arg(required = true, num_args = 2..)]
     pub selections: Vec<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Tsv)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = StabilityFormat::Tsv)]
+    pub format: StabilityFormat,
+}
+
+/// Output format of `graphreach stability`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StabilityFormat {
+    /// Tab-separated, header `selections pairs mean_jaccard sd_jaccard`, one row.
+    Tsv,
+    /// JSON with the files, the mean and standard deviation, and every pair's Jaccard.
+    Json,
 }
 
 /// Runs `graphreach stability`.
@@ -340,8 +366,8 @@ pub fn run_stability(a: StabilityArgs) -> Result<()> {
     let (mean, sd, pairs) = select::stability::mean_pairwise_jaccard(&sets)
         .ok_or_else(|| Error::invalid("stability needs at least two selection files"))?;
     let text = match a.format {
-        Format::Tsv => format!("selections\tpairs\tmean_jaccard\tsd_jaccard\n{}\t{}\t{:.6}\t{:.6}\n", sets.len(), pairs.len(), mean, sd),
-        Format::Json => {
+        StabilityFormat::Tsv => format!("selections\tpairs\tmean_jaccard\tsd_jaccard\n{}\t{}\t{:.6}\t{:.6}\n", sets.len(), pairs.len(), mean, sd),
+        StabilityFormat::Json => {
             let v = serde_json::json!({"selections": a.selections, "pairs": pairs.len(), "mean_jaccard": mean, "sd_jaccard": sd, "pairwise": pairs});
             serde_json::to_string_pretty(&v).expect("serialisable") + "\n"
         }

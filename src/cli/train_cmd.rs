@@ -29,19 +29,19 @@ pub struct TrainArgs {
     #[arg(long)]
     pub test: String,
     /// Training epochs.
-    #[arg(long, default_value_t = GearsConfig::default().epochs)]
+    #[arg(long, value_parser = super::num::unsigned::<usize>, default_value_t = GearsConfig::default().epochs)]
     pub epochs: usize,
     /// Cells per step (incomplete last batch dropped).
-    #[arg(long, default_value_t = GearsConfig::default().batch_size)]
+    #[arg(long, value_parser = super::num::unsigned::<usize>, default_value_t = GearsConfig::default().batch_size)]
     pub batch_size: usize,
     /// Hidden size.
-    #[arg(long, default_value_t = GearsConfig::default().hidden)]
+    #[arg(long, value_parser = super::num::unsigned::<usize>, default_value_t = GearsConfig::default().hidden)]
     pub hidden: usize,
     /// Initial learning rate (halved after every epoch).
     #[arg(long, default_value_t = GearsConfig::default().lr)]
     pub lr: f64,
     /// Seed of initialisation and shuffling.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, value_parser = super::num::unsigned::<u64>, default_value_t = 0)]
     pub seed: u64,
     /// Where training steps run: auto = CUDA, else a hardware wgpu adapter, else the CPU
     /// (validation and evaluation always run on the CPU).
@@ -59,13 +59,14 @@ pub struct TrainArgs {
     /// Cells of the co-expression graph.
     #[arg(long, value_enum, default_value_t = CoexprCells::Train)]
     pub coexpr_cells: CoexprCells,
-    /// Output folder: model.safetensors, checkpoint.safetensors, train_log.tsv, metrics.json, per_perturbation.tsv.
+    /// Output folder: model.safetensors, checkpoint.safetensors, train_log.tsv, metrics.json,
+    /// per_perturbation.tsv, config.json (locked while the run writes).
     #[arg(long)]
     pub out: PathBuf,
     /// Continue from DIR/checkpoint.safetensors.
     #[arg(long)]
     pub resume: bool,
-    /// Start over even if DIR already holds a checkpoint.
+    /// Start over even if DIR already holds a run: its run files are removed first (other files stay).
     #[arg(long, conflicts_with = "resume")]
     pub force: bool,
     /// Train on the listed perturbations only. By default the control cells are trained on too
@@ -131,6 +132,5 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     if !quiet {
         eprintln!("kept the model of epoch {}; wrote {}", outcome.kept_epoch, run.out.display());
     }
-    print!("{}", outcome.report.summary_text());
-    Ok(())
+    crate::files::output::print_stdout(&outcome.report.summary_text())
 }

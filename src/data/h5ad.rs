@@ -196,6 +196,14 @@ impl H5ad {
         guarded(|| self.file.dataset(path).and_then(|d| d.read_f32()).map_err(|e| e.to_string())).map_err(|e| self.err(path, e))
     }
 
+    /// Reads `n` rows from `start` of a numeric dataset as f32 (clamped to its length).
+    pub fn read_f32_window(&self, path: &str, start: u64, n: u64) -> Result<Vec<f32>> {
+        let shape = self.shape(path)?;
+        let rows = shape.first().copied().unwrap_or(0);
+        let (start, n) = (start.min(rows), n.min(rows.saturating_sub(start)));
+        guarded(|| self.file.dataset(path).and_then(|d| d.read_f32_rows(start, n)).map_err(|e| e.to_string())).map_err(|e| self.err(path, e))
+    }
+
     /// Reads a numeric dataset as f64.
     pub fn read_f64(&self, path: &str) -> Result<Vec<f64>> {
         guarded(|| self.file.dataset(path).and_then(|d| d.read_f64()).map_err(|e| e.to_string())).map_err(|e| self.err(path, e))

@@ -29,6 +29,18 @@ impl Default for PrepareConfig {
     }
 }
 
+impl PrepareConfig {
+    /// Checks the settings before any work.
+    pub fn validate(&self) -> Result<()> {
+        if self.n_hvg == 0 {
+            return Err(Error::invalid(
+                "--n-hvg 0 selects no highly-variable gene, which would leave only the perturbed genes; pass --n-hvg N with N >= 1 (GEARS uses 5000)",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// What `prepare` did, for the user.
 #[derive(Clone, Debug, Default)]
 pub struct PrepareReport {
@@ -127,6 +139,12 @@ pub fn validate_conditions(raw: &RawData, file: &str) -> Result<BTreeMap<String,
     if !counts.contains_key("ctrl") {
         return Err(err("no control cells (condition 'ctrl'); DE and the model input need them".into()));
     }
+    if counts.len() == 1 {
+        return Err(err(format!(
+            "every cell is a control cell ({} cells of condition 'ctrl'): there is no perturbation to learn or evaluate",
+            counts["ctrl"]
+        )));
+    }
     let small: Vec<String> = counts.iter().filter(|(_, &n)| n < 2).map(|(c, n)| format!("{c} ({n})")).collect();
     if !small.is_empty() {
         return Err(err(format!(
@@ -190,6 +208,10 @@ pub fn draw_pairing(cell_condition: &[u32], seed: u64) -> Vec<u32> {
 
 /// Runs the preprocessing on validated raw data.
 pub fn prepare(mut raw: RawData, cfg: &PrepareConfig, progress: bool) -> Result<(Dataset, PrepareReport)> {
+    cfg.validate()?;
+    if raw.condition.iter().all(|c| c == "ctrl") {
+        return Err(Error::invalid("prepare: the data holds no perturbed cells (only condition 'ctrl')"));
+    }
     let mut report = PrepareReport { dropped_unassigned: raw.dropped_unassigned, ..Default::default() };
     let steps = indicatif::ProgressBar::new(4);
     if progress {

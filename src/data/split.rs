@@ -24,6 +24,21 @@ pub enum Scheme {
 /// One output part: a relative file name and its lines.
 pub type Part = (String, Vec<String>);
 
+/// What a refused `split` into a folder holding an earlier split tells the user.
+pub const EXISTING_HINT: &str = "pass --force to replace that split (its split files are removed first; other files stay)";
+
+/// Whether `rel` (relative to a split folder, `/`-separated) is a file `split` writes:
+/// `train.txt`, `val.txt`, `test.txt` or `fold_NN/train.txt`, `fold_NN/test.txt`.
+pub fn is_split_file(rel: &str) -> bool {
+    match rel.split_once('/') {
+        None => matches!(rel, "train.txt" | "val.txt" | "test.txt"),
+        Some((dir, file)) => {
+            matches!(file, "train.txt" | "test.txt")
+                && dir.strip_prefix("fold_").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        }
+    }
+}
+
 /// The perturbation's display name in split files: `A` for singles, `A+B` for doubles.
 pub fn pert_label(condition: &str) -> String {
     crate::select::pool::condition_genes(condition).join("+")
@@ -102,7 +117,7 @@ pub fn split(perts: &[String], scheme: Scheme, folds: usize, seed: u64) -> Resul
     }
     let mut rng = SplitMix64::new(seed);
     let label = |v: &[String]| -> Vec<String> { v.iter().map(|p| pert_label(p)).collect() };
-    Ok(match scheme {
+    let parts = match scheme {
         Scheme::Simulation => {
             let (train, test) = simulation_split(&perts, 0.75, 0.75, &mut rng);
             let (train, val) = simulation_split(&train, 0.9, 0.9, &mut rng);
@@ -136,29 +151,31 @@ pub fn split(perts: &[String], scheme: Scheme, folds: usize, seed: u64) -> Resul
             }
             parts
         }
-    })
+    };
+    if let Some((name, _)) = parts.iter().find(|(_, lines)| lines.is_empty()) {
+        let scheme_name = format!("{scheme:?}").to_lowercase();
+        return Err(Error::invalid(format!(
+            "--scheme {scheme_name} on {} perturbation(s) leaves {name} empty: too few perturbations for this scheme; use --scheme folds --folds K (2 <= K <= {}) or a dataset with more perturbations",
+            perts.len(),
+            perts.len()
+        )));
+    }
+    Ok(parts)
 }
 
-/// Writes the parts under `dir`; existing files are an error unless `force`.
+/// Writes the parts into the run folder `dir` (see [`crate::files::run_folder`]): a folder holding an
+/// earlier split is refused unless `force`, which removes that split's files first, so the folder
+/// ends with exactly this split's files (files `split` does not write are left alone).
 pub fn write_parts(dir: &std::path::Path, parts: &[Part], force: bool) -> Result<()> {
-    if !force {
-        for (name, _) in parts {
-            let p = dir.join(name);
-            if p.exists() {
-                return Err(Error::WouldOverwrite(p));
-            }
-        }
-    }
+    use crate::files::run_folder::{Reuse, RunFolder};
+    let reuse = if force { Reuse::Replace } else { Reuse::Fresh };
+    let folder = RunFolder::open(dir, reuse, &is_split_file, EXISTING_HINT)?;
     for (name, lines) in parts {
-        let p = dir.join(name);
-        if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
         let mut text = lines.join("\n");
         if !text.is_empty() {
             text.push('\n');
         }
-        std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?;
+        crate::files::output::write_file_with(&folder.file(name), true, |w| w.write_all(text.as_bytes()))?;
     }
     Ok(())
 }
@@ -219,6 +236,23 @@ mod tests {
         for t in test.iter().filter(|t| !t.contains('+')) {
             assert!(!train_genes.contains(t.as_str()));
         }
+    }
+
+    #[test]
+    fn split_file_names_are_recognised() {
+        for ok in ["train.txt", "val.txt", "test.txt", "fold_00/train.txt", "fold_123/test.txt"] {
+            assert!(is_split_file(ok), "{ok}");
+        }
+        for no in ["notes.txt", "fold_/train.txt", "fold_0a/test.txt", "fold_01/val.txt", "x/train.txt", "fold_01/sub/test.txt"] {
+            assert!(!is_split_file(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn a_scheme_that_leaves_a_part_empty_is_refused() {
+        let e = split(&singles(2), Scheme::Simulation, 10, 1).unwrap_err().to_string();
+        assert!(e.contains("--scheme simulation on 2 perturbation(s) leaves") && e.contains("empty"), "{e}");
+        assert!(split(&singles(2), Scheme::Folds, 2, 1).is_ok());
     }
 
     #[test]

@@ -107,15 +107,52 @@ fn str_col<'a>(f: &H5ad, cols: &'a BTreeMap<String, Column>, name: &str, frame: 
     }
 }
 
-/// The distinct conditions of a dataset (`ctrl` first, then sorted), read from `obs/condition` only.
+/// Refuses raw counts where a training-ready (log-normalised) matrix is expected: all values whole
+/// numbers and some above 20 (log1p of 1e4-normalised counts stays below 10).
+fn refuse_raw_counts(f: &H5ad, values: &[f32]) -> Result<()> {
+    if !values.is_empty() && values.iter().all(|v| v.fract() == 0.0) && values.iter().any(|&v| v > 20.0) {
+        return Err(f.err("X", "holds raw integer counts; run `graphreach prepare` on this file first"));
+    }
+    Ok(())
+}
+
+/// Values read from the start of `X` (up to about a million) for [`refuse_raw_counts`].
+fn x_sample(f: &H5ad) -> Result<Vec<f32>> {
+    const SAMPLE: u64 = 1 << 20;
+    if f.has_group("X") {
+        f.read_f32_window("X/data", 0, SAMPLE)
+    } else if f.has_dataset("X") {
+        let cols = f.shape("X")?.get(1).copied().unwrap_or(1).max(1);
+        f.read_f32_window("X", 0, (SAMPLE / cols).max(1))
+    } else {
+        Err(f.err("X", "missing (an AnnData file needs the expression matrix X)"))
+    }
+}
+
+/// The distinct conditions of a training-ready dataset (`ctrl` first, then sorted), read from
+/// `obs/condition`; a raw-count file (not yet through `prepare`: `unassigned` cells, unresolved
+/// gene symbols) is refused as [`load_dataset`] refuses it.
 pub fn load_conditions(path: &Path) -> Result<Vec<String>> {
     let f = H5ad::open(path)?;
+    refuse_raw_counts(&f, &x_sample(&f)?)?;
     let obs = f.read_frame("obs")?;
     let cond = str_col(&f, &obs.columns, "condition", "obs")?.ok_or_else(|| f.err("obs/condition", "missing"))?;
     if !cond.iter().any(|c| c == "ctrl") {
         return Err(f.err("obs/condition", "no control cells (condition 'ctrl')"));
     }
-    Ok(index_conditions(cond).0)
+    let names = index_conditions(cond).0;
+    let bad: Vec<&String> = names.iter().filter(|c| !super::raw::is_gears_condition(c)).collect();
+    if !bad.is_empty() {
+        return Err(f.err(
+            "obs/condition",
+            format!(
+                "holds {} value(s) that are not GEARS conditions (ctrl, A+ctrl, A+B): {}; run `graphreach prepare` on the raw file first",
+                bad.len(),
+                crate::error::preview_list(&bad)
+            ),
+        ));
+    }
+    Ok(names)
 }
 
 /// Loads a training-ready dataset: a `graphreach prepare` output or a GEARS `perturb_processed.h5ad`
@@ -129,9 +166,7 @@ pub fn load_dataset(path: &Path) -> Result<Dataset> {
     if x.n_rows != obs.index.len() || x.n_cols != var.index.len() {
         return Err(f.err("X", format!("is {} x {} but obs has {} and var {} rows", x.n_rows, x.n_cols, obs.index.len(), var.index.len())));
     }
-    if !x.data.is_empty() && x.data.iter().all(|v| v.fract() == 0.0) && x.data.iter().any(|&v| v > 20.0) {
-        return Err(f.err("X", "holds raw integer counts; run `graphreach prepare` on this file first"));
-    }
+    refuse_raw_counts(&f, &x.data)?;
     let cond = str_col(&f, &obs.columns, "condition", "obs")?
         .ok_or_else(|| f.err("obs/condition", "missing; a prepared dataset needs a GEARS condition per cell"))?;
     let ct_col = str_col(&f, &obs.columns, "cell_type", "obs")?;

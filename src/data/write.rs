@@ -125,8 +125,9 @@ fn big(ds: &mut hdf5_pure::DatasetBuilder, len: usize, deflate: bool) -> &mut hd
     ds
 }
 
-/// Writes `out` to `path` (an existing file is replaced; callers check `--force` first).
-/// `deflate` compresses `X` (shuffle + deflate level 1, 16,384-element chunks).
+/// Writes `out` to `path` under the [output policy](crate::files::output) (`-` is stdout; an existing
+/// regular file is replaced, so callers check `--force` before the work; a directory, device or link
+/// is refused). `deflate` compresses `X` (shuffle + deflate level 1, 16,384-element chunks).
 pub fn write_anndata(out: AnnDataOut, path: &Path, deflate: bool) -> Result<()> {
     let CsrMatrix { n_rows, n_cols, indptr, indices, data } = out.x;
     if n_rows != out.obs_index.len() || n_cols != out.var_index.len() {
@@ -166,8 +167,10 @@ pub fn write_anndata(out: AnnDataOut, path: &Path, deflate: bool) -> Result<()> 
         }
         fb.add_group(root.finish());
     }
-    let p = path.display().to_string();
-    let tmp = path.with_extension("h5ad.partial");
-    fb.write(&tmp).map_err(|e| Error::H5ad { path: p.clone(), msg: format!("writing failed: {e}") })?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    crate::files::output::write_file_with(path, true, |w| {
+        fb.finish_to(w).map_err(|e| match e {
+            hdf5_pure::Error::Io(io) => io,
+            other => std::io::Error::other(format!("HDF5 encoding failed: {other}")),
+        })
+    })
 }

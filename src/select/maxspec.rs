@@ -121,7 +121,10 @@ impl State {
                 self.set_of(cands[k], &mut buf);
                 sets.push(&buf);
             }
-            let norms = b.spectral_norms(op, &sets, &self.warm, cfg)?;
+            let mut norms = b.spectral_norms(op, &sets, &self.warm, cfg)?;
+            if b.spectral_is_exact() {
+                settle(op, &sets, &mut norms, &self.warm, cfg)?;
+            }
             for (&k, s) in chunk.iter().zip(norms) {
                 scores[k] = (s.sigma, b.spectral_is_exact());
                 *iters += s.iterations as u64;
@@ -232,7 +235,14 @@ fn run(
         merge_sorted(&st.r_members, st.ball_sets.get(c as usize), &mut merged);
         st.r_members = merged;
         // Warm start for the next step: the singular vector of the new R.
-        let (norm, vec) = backend.spectral_vector(op, &st.r_members, &st.warm, cfg)?;
+        let (mut norm, mut vec) = backend.spectral_vector(op, &st.r_members, &st.warm, cfg)?;
+        // ρ(R) is what later scores are compared against: it must be converged too.
+        if !norm.converged {
+            (norm, vec) = crate::backend::cpu::power_iteration(op, &st.r_members, &st.warm, &retry_config(cfg))?;
+            if !norm.converged {
+                return Err(not_converged(1, cfg));
+            }
+        }
         st.warm = vec;
         st.rho_r = norm.sigma;
         picks.push(SpecPick { candidate: c, score, iterations });
@@ -268,7 +278,9 @@ pub fn refine_on_cpu(
                 set_of(k, &mut buf);
                 sets.push(&buf);
             }
-            for (&k, s) in pending.iter().zip(cpu.spectral_norms(op, &sets, warm, cfg)?) {
+            let mut norms = cpu.spectral_norms(op, &sets, warm, cfg)?;
+            settle(op, &sets, &mut norms, warm, cfg)?;
+            for (&k, s) in pending.iter().zip(norms) {
                 scores[k] = s.sigma;
                 exact[k] = true;
             }
@@ -290,6 +302,45 @@ pub fn refine_on_cpu(
             return Ok(());
         }
     }
+}
+
+/// How many times the iteration cap a set that reached it gets on its second run.
+pub const RETRY_FACTOR: u32 = 10;
+
+/// The settings of the second run of a set that reached the iteration cap.
+fn retry_config(cfg: &PowerIterConfig) -> PowerIterConfig {
+    PowerIterConfig { tol: cfg.tol, max_iter: cfg.max_iter.saturating_mul(RETRY_FACTOR) }
+}
+
+fn not_converged(sets: usize, cfg: &PowerIterConfig) -> crate::error::Error {
+    crate::error::Error::computation(format!(
+        "MaxSpec: the power iteration did not converge for {sets} node set(s) within --power-max-iter {} iterations, nor within {} on a second run (relative tolerance --power-tol {:e}), so their spectral norms cannot be ranked; raise --power-max-iter or loosen --power-tol",
+        cfg.max_iter,
+        cfg.max_iter.saturating_mul(RETRY_FACTOR),
+        cfg.tol
+    ))
+}
+
+/// Exact (f64) scores of `sets` whose power iteration stopped at the cap are computed again on the
+/// CPU twin with [`RETRY_FACTOR`] times the cap (slow convergence: close leading singular values);
+/// one that still has not converged is an error, because ranking by it would be ranking by noise.
+fn settle(op: &SpectralOperator, sets: &SetList, norms: &mut [crate::backend::SpectralNorm], warm: &[f64], cfg: &PowerIterConfig) -> Result<()> {
+    let mut bad = 0;
+    for (i, n) in norms.iter_mut().enumerate() {
+        if n.converged {
+            continue;
+        }
+        let (again, _) = crate::backend::cpu::power_iteration(op, sets.get(i), warm, &retry_config(cfg))?;
+        if again.converged {
+            *n = again;
+        } else {
+            bad += 1;
+        }
+    }
+    if bad > 0 {
+        return Err(not_converged(bad, cfg));
+    }
+    Ok(())
 }
 
 /// Index of the best score: the extreme value, then among all scores within [`TIE_REL`] of it the
@@ -337,6 +388,29 @@ pub fn merge_sorted(a: &[u32], b: &[u32], out: &mut Vec<u32>) {
 mod tests {
     use super::*;
     use crate::graph::Csr;
+
+    /// A score that reached the iteration cap gets a second run with ten times the cap; one that
+    /// still does not converge is a computation error, never a silently ranked estimate.
+    #[test]
+    fn scores_at_the_iteration_cap_are_retried_then_refused() {
+        let adj = Csr::from_unique_triplets(6, &[0, 1, 2, 3, 4, 1], &[1, 2, 3, 4, 5, 0], &[1.0; 6]);
+        let op = SpectralOperator::from_hop_adjacency(&adj);
+        let mut sets = SetList::new();
+        sets.push(&[0, 1, 2, 3, 4, 5]);
+        let power = |tol: f64, max_iter: u32| crate::backend::cpu::power_iteration(&op, sets.get(0), &[], &PowerIterConfig { tol, max_iter }).unwrap().0;
+        // Slow enough that 3 iterations do not reach 1e-4, fast enough that 30 do.
+        let cfg = PowerIterConfig { tol: 1e-4, max_iter: 3 };
+        let first = power(cfg.tol, cfg.max_iter);
+        assert!(!first.converged);
+        let mut norms = vec![first];
+        settle(&op, &sets, &mut norms, &[], &cfg).unwrap();
+        assert!(norms[0].converged);
+        assert_eq!(norms[0], power(cfg.tol, 30));
+        let strict = PowerIterConfig { tol: 1e-15, max_iter: 2 };
+        let mut norms = vec![power(strict.tol, strict.max_iter)];
+        let e = settle(&op, &sets, &mut norms, &[], &strict).unwrap_err();
+        assert!(matches!(e, crate::error::Error::Computation(_)) && e.to_string().contains("nor within 20"), "{e}");
+    }
 
     /// Approximate scores that rank the wrong candidate first are corrected before the pick.
     #[test]

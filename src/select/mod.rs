@@ -229,6 +229,9 @@ pub fn select(graph: &Graph, pool: &Pool, cfg: &SelectConfig, backend: &dyn Back
         )));
     }
     let budget = cfg.budget.resolve(pool.candidates.len())?;
+    if cfg.method == Method::Maxspec {
+        cfg.power.validate()?;
+    }
     let t0 = Instant::now();
     let adj = graph.hop_adjacency(cfg.direction);
     let seeds = SetList::from_sets(pool.candidates.iter().map(|c| c.seeds.clone()));

@@ -3,6 +3,7 @@
 
 use super::baselines::{mean_baseline, LinearBaseline};
 use super::metrics::{pert_metrics, summarise, MetricSummary, PertMetrics};
+use crate::error::{preview_list, Error, Result};
 use crate::gears::net::model::GearsModel;
 use crate::gears::train::fit::TrainContext;
 use serde::{Deserialize, Serialize};
@@ -46,8 +47,10 @@ pub struct Report {
     pub per_perturbation: Vec<PerturbationRow>,
 }
 
-/// Evaluates `model` and the baselines on the test conditions (ctrl is skipped).
-pub fn build_report(ctx: &TrainContext, model: &GearsModel<f32>, test: &[u32]) -> Report {
+/// Evaluates `model` and the baselines on the test conditions (ctrl is skipped). A model whose
+/// predictions are not finite (NaN or infinite weights, a diverged run) is an
+/// [`Error::Computation`]: its metrics would be meaningless.
+pub fn build_report(ctx: &TrainContext, model: &GearsModel<f32>, test: &[u32]) -> Result<Report> {
     let test: Vec<u32> = test.iter().copied().filter(|&c| c != 0).collect();
     let m = &ctx.means;
     let train_perts: Vec<u32> = ctx.train_conds.iter().copied().filter(|&c| c != 0).collect();
@@ -58,6 +61,16 @@ pub fn build_report(ctx: &TrainContext, model: &GearsModel<f32>, test: &[u32]) -
         train_perts.iter().map(|&c| (ctx.cond_nodes.get(&c).unwrap_or(&empty).as_slice(), m.truth[c as usize].as_slice())).collect();
     let linear = LinearBaseline::fit(&ctx.go, &lin_train, &m.ctrl);
     let preds = ctx.predict_means(model, &test);
+    let bad: Vec<&str> =
+        test.iter().zip(&preds).filter(|(_, p)| p.iter().any(|v| !v.is_finite())).map(|(&c, _)| ctx.data.conditions[c as usize].as_str()).collect();
+    if !bad.is_empty() {
+        return Err(Error::computation(format!(
+            "the model predicts non-finite values (NaN or infinity) for {} of {} perturbation(s) ({}), so it cannot be evaluated: its weights are not finite (a diverged or corrupted model); train it again, for example with a lower --lr",
+            bad.len(),
+            test.len(),
+            preview_list(&bad)
+        )));
+    }
     let rows: Vec<PerturbationRow> = test
         .iter()
         .zip(&preds)
@@ -75,11 +88,11 @@ pub fn build_report(ctx: &TrainContext, model: &GearsModel<f32>, test: &[u32]) -
         })
         .collect();
     let col = |f: fn(&PerturbationRow) -> &PertMetrics| summarise(&rows.iter().map(|r| f(r).clone()).collect::<Vec<_>>());
-    Report {
+    Ok(Report {
         model: col(|r| &r.model),
         baselines: BaselineSummaries { no_change: col(|r| &r.no_change), mean: col(|r| &r.mean), linear: col(|r| &r.linear) },
         per_perturbation: rows,
-    }
+    })
 }
 
 impl Report {

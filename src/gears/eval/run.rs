@@ -80,6 +80,6 @@ pub fn run_evaluation(run: &EvalRun, progress: bool) -> Result<EvalOutcome> {
         train_conds: train,
         val_conds: Vec::new(),
     };
-    let report = build_report(&ctx, &mf.model, &test);
+    let report = build_report(&ctx, &mf.model, &test)?;
     Ok(EvalOutcome { report, notes })
 }

@@ -2,8 +2,8 @@
 //! PyTorch GEARS `state_dict` names and shapes; the two propagation operators (normalised) are
 //! stored alongside so a model file is self-contained; settings and vocabularies go in the
 //! metadata as JSON. A checkpoint adds the optimiser moments, the kept model and the epoch log.
-//! Files are written to a temporary name and renamed, so an interrupted write never leaves a
-//! half-written file.
+//! Files are written under the [output policy](crate::files::output) (a temporary file renamed into
+//! place), so an interrupted write never leaves a half-written file.
 
 use super::adam::{Adam, AdamConfig};
 use super::config::GearsConfig;
@@ -88,10 +88,8 @@ fn write(path: &Path, entries: Vec<Entry>, meta: HashMap<String, String>) -> Res
             TensorView::new(*dt, shape.clone(), bytes).map(|v| (n.clone(), v)).map_err(|e| Error::invalid(format!("safetensors: {n}: {e}")))
         })
         .collect::<Result<_>>()?;
-    let tmp = path.with_extension("safetensors.tmp");
-    safetensors::serialize_to_file(views, Some(meta), &tmp)
-        .map_err(|e| Error::invalid(format!("{}: cannot write safetensors: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| Error::write(path, format!("safetensors encoding failed: {e}")))?;
+    crate::files::output::write_file_with(path, true, |w| w.write_all(&bytes))
 }
 
 fn bad(path: &Path, msg: impl std::fmt::Display) -> Error {

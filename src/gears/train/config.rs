@@ -88,6 +88,9 @@ impl GearsConfig {
         if self.hidden == 0 {
             return Err(Error::invalid("--hidden must be at least 1"));
         }
+        if self.epochs == 0 {
+            return Err(Error::invalid("--epochs 0 trains nothing, so there would be no model to keep; pass --epochs N with N >= 1"));
+        }
         if self.batch_size < 2 {
             return Err(Error::invalid("--batch-size must be at least 2 (BatchNorm needs two cells per step)"));
         }

@@ -24,7 +24,7 @@ fn training_beats_the_no_change_baseline_on_held_out_perturbations() {
     assert!(last < first, "training loss did not decrease: {first} -> {last}");
     let test: Vec<u32> = vec![4, 8, 12];
     let (model, _) = state.selected.as_ref().unwrap();
-    let r = build_report(&ctx, model, &test);
+    let r = build_report(&ctx, model, &test).unwrap();
     eprintln!("{}", r.summary_text());
     assert_eq!(r.model.n_perturbations, 3);
     assert!(r.model.mse_de < r.baselines.no_change.mse_de, "GEARS {} vs no-change {}", r.model.mse_de, r.baselines.no_change.mse_de);

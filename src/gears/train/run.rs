@@ -13,6 +13,8 @@ use super::fit::{EpochLog, Hooks, TrainContext, TrainState};
 use crate::backend::BackendChoice;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::files::output::write_file_with;
+use crate::files::run_folder::{self, Reuse, RunFolder};
 use crate::gears::dataset::conditions::{coexpression_graph, condition_nodes, graph_symbols, resolve_conditions};
 use crate::gears::dataset::means::ConditionMeans;
 use crate::gears::device::{self, Selected};
@@ -36,7 +38,17 @@ pub mod file_names {
     pub const PER_PERTURBATION: &str = "per_perturbation.tsv";
     /// The settings of the run (JSON).
     pub const CONFIG: &str = "config.json";
+    /// Every file a run writes.
+    pub const ALL: [&str; 6] = [MODEL, CHECKPOINT, TRAIN_LOG, METRICS, PER_PERTURBATION, CONFIG];
 }
+
+/// Whether `rel` (relative to a run folder) is a file a training run writes (see [`file_names`]).
+pub fn is_run_file(rel: &str) -> bool {
+    file_names::ALL.contains(&rel)
+}
+
+/// What a refused run into a folder holding an earlier run tells the user.
+const EXISTING_HINT: &str = "pass --resume to continue that run or --force to start over (its files are removed first; other files stay)";
 
 /// A list of perturbations: genes, `A+ctrl`, `A+B`, `ctrl`, one per line, or a `graphreach select` TSV.
 #[derive(Clone, Debug)]
@@ -88,7 +100,7 @@ pub struct TrainRun {
     pub backend: BackendChoice,
     /// Output folder (created if missing): see [`file_names`].
     pub out: PathBuf,
-    /// What to do with a checkpoint already in `out`.
+    /// What to do with an earlier run's files in `out` (see [`crate::files::run_folder`]).
     pub existing: Existing,
     /// Train on the control cells too (GEARS appends `ctrl` to the training set), whether or not
     /// the training list names `ctrl`; when false, only the listed perturbations (never `ctrl`).
@@ -165,30 +177,33 @@ pub struct TrainOutcome {
 /// `hooks.interrupt` stops after the current step (the last finished epoch's checkpoint is kept).
 pub fn run_training(run: &TrainRun, hooks: Hooks) -> Result<TrainOutcome> {
     let mut notes = Vec::new();
-    let device = start(run, &mut notes, hooks.progress)?;
+    let (device, folder) = start(run, &mut notes, hooks.progress)?;
     let data = crate::data::load_dataset(&run.data)?;
     let graph = crate::graph::io::load_graph(&run.graph)?;
-    train_and_evaluate(run, &data, &graph, device, notes, hooks)
+    train_and_evaluate(run, &data, &graph, device, folder, notes, hooks)
 }
 
 /// [`run_training`] on a dataset and a graph already loaded (`run.data` is not read; `run.graph`
 /// is recorded in the model files as the graph's name).
 pub fn run_training_with(run: &TrainRun, data: &Dataset, graph: &Graph, hooks: Hooks) -> Result<TrainOutcome> {
     let mut notes = Vec::new();
-    let device = start(run, &mut notes, hooks.progress)?;
-    train_and_evaluate(run, data, graph, device, notes, hooks)
+    let (device, folder) = start(run, &mut notes, hooks.progress)?;
+    train_and_evaluate(run, data, graph, device, folder, notes, hooks)
 }
 
-/// Checks the settings and the output folder, opens the device and creates the folder.
-fn start(run: &TrainRun, notes: &mut Vec<String>, progress: bool) -> Result<Selected> {
+/// Checks the settings and the output folder, opens the device, then creates and locks the folder
+/// (removing an earlier run's files when overwriting).
+fn start(run: &TrainRun, notes: &mut Vec<String>, progress: bool) -> Result<(Selected, RunFolder)> {
     run.config.validate()?;
+    let reuse = match run.existing {
+        Existing::Refuse => Reuse::Fresh,
+        Existing::Resume => Reuse::Continue,
+        Existing::Overwrite => Reuse::Replace,
+    };
+    run_folder::check(&run.out, reuse, &is_run_file, EXISTING_HINT)?;
     let ckpt = run.file(file_names::CHECKPOINT);
-    match run.existing {
-        Existing::Refuse if ckpt.exists() => {
-            return Err(Error::invalid(format!("{} exists: pass --resume to continue that run or --force to start over", ckpt.display())));
-        }
-        Existing::Resume if !ckpt.exists() => return Err(Error::invalid(format!("--resume: {} does not exist", ckpt.display()))),
-        _ => {}
+    if run.existing == Existing::Resume && !ckpt.exists() {
+        return Err(Error::invalid(format!("--resume: {} does not exist", ckpt.display())));
     }
     let (device, skipped) = device::select(run.backend)?;
     let mut device_notes = skipped;
@@ -197,8 +212,8 @@ fn start(run: &TrainRun, notes: &mut Vec<String>, progress: bool) -> Result<Sele
         device_notes.iter().for_each(|n| eprintln!("note: {n}"));
     }
     notes.extend(device_notes);
-    std::fs::create_dir_all(&run.out).map_err(|e| Error::io(&run.out, e))?;
-    Ok(device)
+    let folder = RunFolder::open(&run.out, reuse, &is_run_file, EXISTING_HINT)?;
+    Ok((device, folder))
 }
 
 /// The training, validation and test conditions of a run, with notes on what was skipped.
@@ -244,11 +259,29 @@ fn initial_state(run: &TrainRun, ctx: &TrainContext, meta: &ModelMeta, notes: &m
             ckpt.display()
         )));
     }
+    if s.epochs_done >= cfg.epochs {
+        return Err(Error::invalid(format!(
+            "--resume: {} has finished {} epoch(s) already, so --epochs {} leaves nothing to train; pass --epochs N with N > {} to train further, or --force to start over",
+            ckpt.display(),
+            s.epochs_done,
+            cfg.epochs,
+            s.epochs_done
+        )));
+    }
     notes.push(format!("resuming after epoch {} of {}", s.epochs_done, cfg.epochs));
     Ok(s)
 }
 
-fn train_and_evaluate(run: &TrainRun, data: &Dataset, graph: &Graph, device: Selected, mut notes: Vec<String>, hooks: Hooks) -> Result<TrainOutcome> {
+/// Trains and evaluates; `folder` (the locked output folder) is held until the last file is written.
+fn train_and_evaluate(
+    run: &TrainRun,
+    data: &Dataset,
+    graph: &Graph,
+    device: Selected,
+    folder: RunFolder,
+    mut notes: Vec<String>,
+    hooks: Hooks,
+) -> Result<TrainOutcome> {
     let progress = hooks.progress;
     let print_from = |notes: &[String], from: usize| {
         if progress {
@@ -282,12 +315,12 @@ fn train_and_evaluate(run: &TrainRun, data: &Dataset, graph: &Graph, device: Sel
     print_from(&notes, first);
     let epochs_before = state.epochs_done;
     let files = RunFiles {
-        model: run.file(file_names::MODEL),
-        checkpoint: run.file(file_names::CHECKPOINT),
-        train_log: run.file(file_names::TRAIN_LOG),
-        metrics: run.file(file_names::METRICS),
-        per_perturbation: run.file(file_names::PER_PERTURBATION),
-        config: run.file(file_names::CONFIG),
+        model: folder.file(file_names::MODEL),
+        checkpoint: folder.file(file_names::CHECKPOINT),
+        train_log: folder.file(file_names::TRAIN_LOG),
+        metrics: folder.file(file_names::METRICS),
+        per_perturbation: folder.file(file_names::PER_PERTURBATION),
+        config: folder.file(file_names::CONFIG),
     };
     let mut on_epoch = |s: &TrainState| -> Result<()> {
         meta.epoch = s.selected.as_ref().map_or(0, |x| x.1);
@@ -311,12 +344,13 @@ fn train_and_evaluate(run: &TrainRun, data: &Dataset, graph: &Graph, device: Sel
     }
     res?;
     let (model, kept_epoch) = state.selected.clone().unwrap_or((state.model.clone(), state.epochs_done));
-    let report = build_report(&ctx, &model, &test);
+    let report = build_report(&ctx, &model, &test)?;
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Json { path: file_names::METRICS.into(), source: e })?;
     write_file(&files.metrics, &json)?;
     write_file(&files.per_perturbation, &report.to_tsv())?;
     let cfg_json = serde_json::to_string_pretty(&cfg).map_err(|e| Error::Json { path: file_names::CONFIG.into(), source: e })?;
     write_file(&files.config, &cfg_json)?;
+    drop(folder);
     Ok(TrainOutcome {
         report,
         kept_epoch,
@@ -342,8 +376,9 @@ pub fn log_tsv(log: &[EpochLog]) -> String {
     s
 }
 
+/// Writes one of the run's files (the run folder is locked and owned: replacing is allowed).
 fn write_file(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+    write_file_with(path, true, |w| w.write_all(text.as_bytes()))
 }
 
 #[cfg(test)]
