@@ -1,9 +1,9 @@
 //! `graphreach embed`: embeddings of perturbations by a trained GEARS model, for the
 //! active-learning baselines (`select --method typiclust|acs-fw --embeddings`).
 
-use super::output::write_file_with;
 use crate::backend::BackendChoice;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::files::output::OutputTarget;
 use crate::gears::eval::embed::{run_embedding, EmbedKind, EmbedOptions, EmbedRun};
 use crate::gears::train::run::PertList;
 use clap::Args;
@@ -28,7 +28,7 @@ pub struct EmbedArgs {
     /// IterPert's `cross_gene_out` with the same Gram matrix.
     #[arg(long, value_enum)]
     pub kind: EmbedKind,
-    /// Output TSV: header `perturbation<TAB>d0<TAB>d1...`, one row per perturbation.
+    /// Output TSV: header `perturbation<TAB>d0<TAB>d1...`, one row per perturbation (`-` = stdout).
     #[arg(long)]
     pub out: PathBuf,
     /// Where the eval-mode forwards run: auto = CUDA, else a hardware wgpu adapter, else the CPU.
@@ -48,16 +48,15 @@ pub struct EmbedArgs {
 
 /// Runs `graphreach embed`.
 pub fn run_embed(a: EmbedArgs) -> Result<()> {
-    // Refuse before any work when the output exists.
-    if !a.force && a.out.exists() {
-        return Err(Error::WouldOverwrite(a.out));
-    }
+    // The output policy's checks run before any work (exists without --force, special files, ...).
+    let target = OutputTarget::new(Some(&a.out), a.force);
+    target.check()?;
     let options = EmbedOptions { kind: a.kind, backend: a.backend, skip_missing: a.skip_missing };
     let run = EmbedRun { model: a.model, data: a.data, perts: PertList::File(a.perts), options };
     let out = run_embedding(&run, !a.quiet)?;
-    write_file_with(&a.out, a.force, |w| out.embeddings.write_tsv(w))?;
+    target.write_with(|w| out.embeddings.write_tsv(w))?;
     if !a.quiet {
-        eprintln!("wrote {}", a.out.display());
+        eprintln!("wrote {}", target.describe());
     }
     Ok(())
 }
