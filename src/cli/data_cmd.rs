@@ -1,5 +1,6 @@
 //! `graphreach prepare`, `graphreach dataset info`, `graphreach split` and `graphreach simulate`.
 
+use crate::data::deg_test::{DegConfig, DegTest, FdrScope};
 use crate::data::{prepare, raw, split, store};
 use crate::error::{Error, Result};
 use clap::{Args, Subcommand};
@@ -39,7 +40,8 @@ pub struct PrepareArgs {
 /// `dataset` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum DatasetCommand {
-    /// Cells, genes, perturbations, control cells and the synthetic flag of a prepared dataset.
+    /// Cells, genes, perturbations, control cells and the synthetic flag of a prepared dataset; with
+    /// --degs, DEGs per perturbation (Anderson-Darling by default, as the real screens count them).
     Info(DatasetInfoArgs),
 }
 
@@ -51,9 +53,18 @@ pub struct DatasetInfoArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = super::graph_cmd::InfoFormat::Text)]
     pub format: super::graph_cmd::InfoFormat,
-    /// Also count DEGs per perturbation (Welch t vs ctrl, Bonferroni p < 0.05, normal approximation).
+    /// Also count DEGs per perturbation against the control cells, over all genes of the dataset
+    /// (prepare with --n-hvg at least the number of genes to count over every measured gene).
     #[arg(long)]
     pub degs: bool,
+    /// Test behind --degs: anderson-darling (SciPy's anderson_ksamp + Benjamini-Hochberg at 0.05, as
+    /// Replogle 2022 counted DEGs) or welch (Welch t, normal approximation, Bonferroni p < 0.05).
+    #[arg(long, value_enum, default_value_t = DegTest::AndersonDarling)]
+    pub deg_test: DegTest,
+    /// Benjamini-Hochberg family of the anderson-darling count: every (perturbation, gene) test of
+    /// the dataset (screen) or each perturbation's genes (perturbation). See SIMULATOR.md.
+    #[arg(long, value_enum, default_value_t = FdrScope::Screen)]
+    pub deg_fdr: FdrScope,
 }
 
 /// Arguments of `split`.
@@ -179,20 +190,37 @@ pub struct DatasetInfo {
     pub cell_type: String,
     /// Seed of the control pairing.
     pub pairing_seed: u64,
+    /// With `--degs`: the test that counted them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deg_test: Option<DegTest>,
+    /// With `--degs`: the multiple-testing correction (`screen` / `perturbation` Benjamini-Hochberg
+    /// family for anderson-darling, `bonferroni` for welch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deg_fdr: Option<String>,
+    /// With `--degs`: genes tested per perturbation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deg_genes: Option<usize>,
+    /// With `--degs`: 25% quantile of the DEG count per perturbation (linear interpolation, as numpy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degs_q25: Option<f64>,
+    /// With `--degs`: median DEG count per perturbation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degs_median: Option<f64>,
+    /// With `--degs`: 75% quantile of the DEG count per perturbation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degs_q75: Option<f64>,
     /// With `--degs`: min, 25%, median, 75%, max and mean of the DEG count per perturbation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub degs_per_perturbation: Option<[f64; 6]>,
+    /// With `--degs`: the DEG count of every perturbation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degs: Option<std::collections::BTreeMap<String, usize>>,
 }
 
-fn deg_summary(ds: &crate::data::Dataset) -> [f64; 6] {
-    let st = crate::data::de::group_stats(&ds.x, &ds.cell_condition, ds.conditions.len());
-    let mut d: Vec<f64> = crate::data::de::deg_counts(&st, ds.n_genes(), 0.05)[1..].iter().map(|&v| v as f64).collect();
-    d.sort_by(f64::total_cmp);
-    if d.is_empty() {
-        return [0.0; 6];
-    }
-    let q = |f: f64| d[((d.len() - 1) as f64 * f).round() as usize];
-    [q(0.0), q(0.25), q(0.5), q(0.75), q(1.0), d.iter().sum::<f64>() / d.len() as f64]
+/// DEG counts of every perturbation of `ds` (condition, count), `ctrl` excluded.
+fn deg_counts(ds: &crate::data::Dataset, cfg: &DegConfig) -> Vec<(String, usize)> {
+    let counts = crate::data::deg_test::deg_counts(&ds.x, &ds.cell_condition, ds.conditions.len(), cfg, true);
+    ds.conditions.iter().cloned().zip(counts).skip(1).collect()
 }
 
 /// Runs a `dataset` subcommand.
@@ -200,6 +228,14 @@ pub fn run_dataset(c: DatasetCommand) -> Result<()> {
     match c {
         DatasetCommand::Info(a) => {
             let ds = crate::data::load_dataset(&a.dataset)?;
+            let cfg = DegConfig { test: a.deg_test, fdr: a.deg_fdr, ..Default::default() };
+            let counts = if a.degs { Some(deg_counts(&ds, &cfg)) } else { None };
+            let summary = counts.as_ref().map(|c| crate::data::deg_test::summary(&c.iter().map(|v| v.1 as f64).collect::<Vec<_>>()));
+            let fdr = match (a.deg_test, a.deg_fdr) {
+                (DegTest::Welch, _) => "bonferroni",
+                (DegTest::AndersonDarling, FdrScope::Screen) => "screen",
+                (DegTest::AndersonDarling, FdrScope::Perturbation) => "perturbation",
+            };
             let info = DatasetInfo {
                 name: ds.name.clone(),
                 n_cells: ds.n_cells(),
@@ -209,7 +245,14 @@ pub fn run_dataset(c: DatasetCommand) -> Result<()> {
                 synthetic: ds.synthetic,
                 cell_type: ds.cell_type.clone(),
                 pairing_seed: ds.pairing_seed,
-                degs_per_perturbation: if a.degs { Some(deg_summary(&ds)) } else { None },
+                deg_test: a.degs.then_some(a.deg_test),
+                deg_fdr: a.degs.then(|| fdr.to_string()),
+                deg_genes: a.degs.then(|| ds.n_genes()),
+                degs_q25: summary.map(|s| s[1]),
+                degs_median: summary.map(|s| s[2]),
+                degs_q75: summary.map(|s| s[3]),
+                degs_per_perturbation: summary,
+                degs: counts.map(|c| c.into_iter().collect()),
             };
             match a.format {
                 super::graph_cmd::InfoFormat::Json => {
@@ -225,6 +268,11 @@ pub fn run_dataset(c: DatasetCommand) -> Result<()> {
                     println!("pairing seed:     {}", info.pairing_seed);
                     println!("synthetic:        {}", info.synthetic);
                     if let Some(d) = info.degs_per_perturbation {
+                        let test = match a.deg_test {
+                            DegTest::AndersonDarling => "Anderson-Darling, Benjamini-Hochberg 0.05",
+                            DegTest::Welch => "Welch t, Bonferroni 0.05",
+                        };
+                        println!("DEG test:         {test} ({fdr}), over {} genes", ds.n_genes());
                         println!(
                             "DEGs/perturbation: min {} / q25 {} / median {} / q75 {} / max {} / mean {:.1}",
                             d[0], d[1], d[2], d[3], d[4], d[5]

@@ -1,10 +1,12 @@
 //! Perturb-seq data: the training-ready [`Dataset`], AnnData `.h5ad` reading ([`h5ad`]) and
 //! writing ([`write`]), raw-count input ([`raw`]), GEARS-equivalent preprocessing ([`prepare`],
-//! [`de`]), the on-disk prepared dataset ([`store`]), splits ([`split`]) and the synthetic K562
+//! [`de`]), DEG counts as the real screens count them ([`deg_test`], [`anderson`]), the on-disk prepared dataset ([`store`]), splits ([`split`]) and the synthetic K562
 //! simulator ([`simulate`], [`sampling`]).
 
+pub mod anderson;
 pub mod dataset;
 pub mod de;
+pub mod deg_test;
 pub mod h5ad;
 pub mod prepare;
 pub mod raw;
