@@ -65,6 +65,10 @@ pub struct DatasetInfoArgs {
     /// the dataset (screen) or each perturbation's genes (perturbation). See SIMULATOR.md.
     #[arg(long, value_enum, default_value_t = FdrScope::Screen)]
     pub deg_fdr: FdrScope,
+    /// Also report the share of expression variance explained by the condition (one-way ANOVA per
+    /// gene over all cells, controls included).
+    #[arg(long)]
+    pub variance: bool,
 }
 
 /// Arguments of `split`.
@@ -95,9 +99,29 @@ pub struct SimulateArgs {
     /// Preset to generate.
     #[arg(long, value_enum)]
     pub preset: crate::data::simulate::Preset,
-    /// Scale factor on the numbers of perturbations and cells (e.g. 0.05 for tests).
+    /// Scale factor on the numbers of perturbations and cells (e.g. 0.05 for tests): perturbations
+    /// and control cells x F, cells per perturbation x sqrt(F). Fewer cells mean fewer detectable DEGs.
     #[arg(long, default_value_t = 1.0)]
     pub scale: f64,
+    /// Number of perturbations (a seeded subset of the preset), overriding --scale for this count.
+    #[arg(long)]
+    pub perturbations: Option<usize>,
+    /// Number of control cells, overriding --scale for this count.
+    #[arg(long)]
+    pub controls: Option<usize>,
+    /// Mean cells per perturbation (the real per-perturbation counts rescaled to this mean),
+    /// overriding --scale for this count.
+    #[arg(long)]
+    pub cells_per_perturbation: Option<usize>,
+    /// Number of measured genes (default: 8,563 for replogle-k562-essential, as the real screen; the
+    /// adamson rule otherwise). Fewer: the perturbed genes plus others evenly spaced over the
+    /// preset's expression ranks, like a downsampled gene panel; more: the most expressed genes.
+    #[arg(long)]
+    pub genes: Option<usize>,
+    /// Also check the calibration: print, as JSON on stdout, the real readouts of every simulated
+    /// perturbation next to the simulated ones (Anderson-Darling DEGs, knockdown, cells, UMIs).
+    #[arg(long)]
+    pub calibration: bool,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -215,6 +239,9 @@ pub struct DatasetInfo {
     /// With `--degs`: the DEG count of every perturbation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub degs: Option<std::collections::BTreeMap<String, usize>>,
+    /// With `--variance`: share of variance explained by the condition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variance_explained: Option<crate::data::variance::VarianceExplained>,
 }
 
 /// DEG counts of every perturbation of `ds` (condition, count), `ctrl` excluded.
@@ -253,6 +280,9 @@ pub fn run_dataset(c: DatasetCommand) -> Result<()> {
                 degs_q75: summary.map(|s| s[3]),
                 degs_per_perturbation: summary,
                 degs: counts.map(|c| c.into_iter().collect()),
+                variance_explained: a
+                    .variance
+                    .then(|| crate::data::variance::variance_explained(&ds.x, &ds.cell_condition, ds.conditions.len()).1),
             };
             match a.format {
                 super::graph_cmd::InfoFormat::Json => {
@@ -278,6 +308,12 @@ pub fn run_dataset(c: DatasetCommand) -> Result<()> {
                             d[0], d[1], d[2], d[3], d[4], d[5]
                         );
                     }
+                    if let Some(v) = info.variance_explained {
+                        println!(
+                            "variance explained by the condition: {:.4} pooled over genes, {:.4} median gene (chance {:.4})",
+                            v.pooled, v.median_gene, v.chance
+                        );
+                    }
                 }
             }
             Ok(())
@@ -300,12 +336,37 @@ pub fn run_split(a: SplitArgs) -> Result<()> {
 pub fn run_simulate(a: SimulateArgs) -> Result<()> {
     check_out(&a.out, a.force)?;
     let t0 = std::time::Instant::now();
-    let sim = crate::data::simulate::simulate(a.preset, a.scale, a.seed, true)?;
+    let size = crate::data::simulate::SimSize {
+        scale: a.scale,
+        perturbations: a.perturbations,
+        controls: a.controls,
+        cells_per_perturbation: a.cells_per_perturbation,
+        genes: a.genes,
+    };
+    let sim = crate::data::simulate::simulate_sized(a.preset, &size, a.seed, true)?;
     let summary = format!(
         "{} cells x {} genes, {} perturbations, {} control cells",
         sim.counts.n_rows, sim.counts.n_cols, sim.n_perturbations, sim.n_control
     );
+    let report = if a.calibration {
+        let t1 = std::time::Instant::now();
+        let r = crate::data::sim_report::calibration_report(&sim, &DegConfig::default(), true)?;
+        eprintln!("calibration check in {:.1}s", t1.elapsed().as_secs_f64());
+        Some(r)
+    } else {
+        None
+    };
     crate::data::simulate::write_raw(sim, &a.out)?;
     eprintln!("wrote {} [SYNTHETIC]: {summary}, in {:.1}s", a.out.display(), t0.elapsed().as_secs_f64());
+    if let Some(r) = report {
+        eprintln!("calibration (SYNTHETIC vs real Replogle 2022 readouts of the same perturbations), q25 / median / q75:");
+        for row in &r.summary {
+            eprintln!(
+                "  {:<45} real {:>9.3} {:>9.3} {:>9.3} | simulated {:>9.3} {:>9.3} {:>9.3}",
+                row.quantity, row.real[0], row.real[1], row.real[2], row.simulated[0], row.simulated[1], row.simulated[2]
+            );
+        }
+        println!("{}", serde_json::to_string_pretty(&r).map_err(|e| Error::invalid(e.to_string()))?);
+    }
     Ok(())
 }

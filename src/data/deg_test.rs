@@ -58,6 +58,27 @@ const BLOCK: usize = 256;
 /// gene: row-major `(n_groups − 1) × genes`. A test SciPy would refuse (a single distinct value in
 /// both groups together, or fewer than 4 cells) gets p = 1.
 pub fn ad_pvalues(x: &CsrMatrix, group: &[u32], n_groups: usize, progress: bool) -> Vec<f64> {
+    ad_pvalues_with(x, group, n_groups, None, progress)
+}
+
+/// Per-cell factors of scanpy's `normalize_total(target_sum)` on raw counts (as
+/// [`super::de::normalize_log1p`] computes them).
+pub fn normalize_factors(counts: &CsrMatrix, target_sum: f64) -> Vec<f64> {
+    (0..counts.n_rows)
+        .map(|r| {
+            let total: f64 = counts.row(r).1.iter().map(|&v| v as f64).sum();
+            if total > 0.0 {
+                target_sum / total
+            } else {
+                1.0
+            }
+        })
+        .collect()
+}
+
+/// [`ad_pvalues`] of raw counts normalised on the fly: cell r's value v is tested as
+/// `ln(1 + v·factor[r])` in f32, exactly what `prepare` stores, without a normalised copy.
+pub fn ad_pvalues_with(x: &CsrMatrix, group: &[u32], n_groups: usize, factor: Option<&[f64]>, progress: bool) -> Vec<f64> {
     let g_total = x.n_cols;
     let mut size = vec![0usize; n_groups];
     for &k in group {
@@ -77,7 +98,11 @@ pub fn ad_pvalues(x: &CsrMatrix, group: &[u32], n_groups: usize, progress: bool)
             let end = x.indptr[r + 1] as usize;
             let mut k = cursor[r];
             while k < end && (x.indices[k] as usize) < c1 {
-                cols[x.indices[k] as usize - c0].push((group[r], x.data[k]));
+                let v = match factor {
+                    Some(f) => ((x.data[k] as f64) * f[r]).ln_1p() as f32,
+                    None => x.data[k],
+                };
+                cols[x.indices[k] as usize - c0].push((group[r], v));
                 k += 1;
             }
             cursor[r] = k;
