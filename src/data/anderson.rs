@@ -65,6 +65,7 @@ impl PValueTable {
 
 /// Least-squares quadratic through (x, y), by Householder QR of the Vandermonde matrix with its
 /// columns scaled to unit norm (what `numpy.polyfit` does through `lstsq`). Highest power first.
+#[allow(clippy::needless_range_loop)] // matrix indices read as the algebra
 fn quadratic_fit(x: &[f64; 7], y: &[f64; 7]) -> [f64; 3] {
     let mut a = [[0f64; 3]; 7];
     for i in 0..7 {
@@ -258,9 +259,9 @@ impl ControlColumn {
         let mut acc = [0f64; 4];
         let chunks = mid.len() / 4;
         for c in 0..chunks {
-            for lane in 0..4 {
+            for (lane, a) in acc.iter_mut().enumerate() {
                 let k = c * 4 + lane;
-                acc[lane] += term(m + mid[k], cnt[k]);
+                *a += term(m + mid[k], cnt[k]);
             }
         }
         let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
@@ -363,7 +364,7 @@ mod tests {
             let shift = (case % 3) as u64;
             let mut draw = |extra: u64| -> f32 {
                 let r = lcg(&mut seed);
-                if r % 3 == 0 {
+                if r.is_multiple_of(3) {
                     0.0
                 } else {
                     (((r >> 2) % levels + extra) as f32 * 0.37) - if case % 5 == 0 { 1.0 } else { 0.0 }

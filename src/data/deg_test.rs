@@ -247,7 +247,7 @@ mod tests {
         let rows: Vec<(u32, [f32; 5])> = (0..60)
             .map(|i| {
                 let g = if i < 36 { 0 } else if i < 50 { 1 } else { 2 };
-                let v = |k: u32| if (i * 7 + k * 3) % 4 == 0 { 0.0 } else { ((i * (k + 1) + g * k) % 5) as f32 * 0.5 };
+                let v = |k: u32| if (i * 7 + k * 3).is_multiple_of(4) { 0.0 } else { ((i * (k + 1) + g * k) % 5) as f32 * 0.5 };
                 (g, [v(0), v(1), v(2), 0.0, if g == 2 { 3.0 } else { v(4) }])
             })
             .collect();
