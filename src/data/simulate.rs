@@ -436,7 +436,7 @@ pub fn simulate_sized(preset: Preset, size: &SimSize, seed: u64, progress: bool)
     counts.indices.shrink_to_fit();
     counts.data.shrink_to_fit();
     let condition = cell_group.iter().map(|&k| groups[k as usize].0.clone()).collect();
-    let measured_share = groups.iter().map(|g| (g.0.clone(), g.1.iter().sum::<f64>())).collect();
+    let shares = groups.iter().map(|g| (g.0.clone(), g.1.iter().sum::<f64>())).collect();
     let description =
         format!("preset={preset:?} seed={seed} scale={scale} perturbations={} controls={n_ctrl} genes={}", chosen.len(), gene_ids.len());
     Ok(Simulated {
@@ -448,7 +448,7 @@ pub fn simulate_sized(preset: Preset, size: &SimSize, seed: u64, progress: bool)
         n_control: n_ctrl,
         real: real_rows,
         real_control: (n_ctrl_real, ctrl_umi),
-        measured_share,
+        measured_share: shares,
         description,
     })
 }
