@@ -1,5 +1,6 @@
 //! `graphreach prepare`, `graphreach dataset info`, `graphreach split` and `graphreach simulate`.
 
+use crate::data::deg_test::{DegConfig, DegTest, FdrScope};
 use crate::data::{prepare, raw, split, store};
 use crate::error::{Error, Result};
 use crate::files::output::{write_output, OutputTarget};
@@ -41,7 +42,8 @@ pub struct PrepareArgs {
 /// `dataset` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum DatasetCommand {
-    /// Cells, genes, perturbations, control cells and the synthetic flag of a prepared dataset.
+    /// Cells, genes, perturbations, control cells and the synthetic flag of a prepared dataset; with
+    /// --degs, DEGs per perturbation (Anderson-Darling by default, as the real screens count them).
     Info(DatasetInfoArgs),
 }
 
@@ -53,9 +55,22 @@ pub struct DatasetInfoArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = super::graph_cmd::InfoFormat::Text)]
     pub format: super::graph_cmd::InfoFormat,
-    /// Also count DEGs per perturbation (Welch t vs ctrl, Bonferroni p < 0.05, normal approximation).
+    /// Also count DEGs per perturbation against the control cells, over all genes of the dataset
+    /// (prepare with --n-hvg at least the number of genes to count over every measured gene).
     #[arg(long)]
     pub degs: bool,
+    /// Test behind --degs: anderson-darling (SciPy's anderson_ksamp + Benjamini-Hochberg at 0.05, as
+    /// Replogle 2022 counted DEGs) or welch (Welch t, normal approximation, Bonferroni p < 0.05).
+    #[arg(long, value_enum, default_value_t = DegTest::AndersonDarling)]
+    pub deg_test: DegTest,
+    /// Benjamini-Hochberg family of the anderson-darling count: every (perturbation, gene) test of
+    /// the dataset (screen) or each perturbation's genes (perturbation). See SIMULATOR.md.
+    #[arg(long, value_enum, default_value_t = FdrScope::Screen)]
+    pub deg_fdr: FdrScope,
+    /// Also report the share of expression variance explained by the condition (one-way ANOVA per
+    /// gene over all cells, controls included).
+    #[arg(long)]
+    pub variance: bool,
 }
 
 /// Arguments of `split`.
@@ -86,9 +101,29 @@ pub struct SimulateArgs {
     /// Preset to generate.
     #[arg(long, value_enum)]
     pub preset: crate::data::simulate::Preset,
-    /// Scale factor on the numbers of perturbations and cells (e.g. 0.05 for tests).
+    /// Scale factor on the numbers of perturbations and cells (e.g. 0.05 for tests): perturbations
+    /// and control cells x F, cells per perturbation x sqrt(F). Fewer cells mean fewer detectable DEGs.
     #[arg(long, default_value_t = 1.0)]
     pub scale: f64,
+    /// Number of perturbations (a seeded subset of the preset), overriding --scale for this count.
+    #[arg(long)]
+    pub perturbations: Option<usize>,
+    /// Number of control cells, overriding --scale for this count.
+    #[arg(long)]
+    pub controls: Option<usize>,
+    /// Mean cells per perturbation (the real per-perturbation counts rescaled to this mean),
+    /// overriding --scale for this count.
+    #[arg(long)]
+    pub cells_per_perturbation: Option<usize>,
+    /// Number of measured genes (default: 8,563 for replogle-k562-essential, as the real screen; the
+    /// adamson rule otherwise). Fewer: the perturbed genes plus others evenly spaced over the
+    /// preset's expression ranks, like a downsampled gene panel; more: the most expressed genes.
+    #[arg(long)]
+    pub genes: Option<usize>,
+    /// Also check the calibration: print, as JSON on stdout, the real readouts of every simulated
+    /// perturbation next to the simulated ones (Anderson-Darling DEGs, knockdown, cells, UMIs).
+    #[arg(long)]
+    pub calibration: bool,
     /// Seed.
     #[arg(long, value_parser = super::num::unsigned::<u64>, default_value_t = 0)]
     pub seed: u64,
@@ -184,20 +219,40 @@ pub struct DatasetInfo {
     pub cell_type: String,
     /// Seed of the control pairing.
     pub pairing_seed: u64,
+    /// With `--degs`: the test that counted them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deg_test: Option<DegTest>,
+    /// With `--degs`: the multiple-testing correction (`screen` / `perturbation` Benjamini-Hochberg
+    /// family for anderson-darling, `bonferroni` for welch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deg_fdr: Option<String>,
+    /// With `--degs`: genes tested per perturbation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deg_genes: Option<usize>,
+    /// With `--degs`: 25% quantile of the DEG count per perturbation (linear interpolation, as numpy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degs_q25: Option<f64>,
+    /// With `--degs`: median DEG count per perturbation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degs_median: Option<f64>,
+    /// With `--degs`: 75% quantile of the DEG count per perturbation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degs_q75: Option<f64>,
     /// With `--degs`: min, 25%, median, 75%, max and mean of the DEG count per perturbation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub degs_per_perturbation: Option<[f64; 6]>,
+    /// With `--degs`: the DEG count of every perturbation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degs: Option<std::collections::BTreeMap<String, usize>>,
+    /// With `--variance`: share of variance explained by the condition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variance_explained: Option<crate::data::variance::VarianceExplained>,
 }
 
-fn deg_summary(ds: &crate::data::Dataset) -> [f64; 6] {
-    let st = crate::data::de::group_stats(&ds.x, &ds.cell_condition, ds.conditions.len());
-    let mut d: Vec<f64> = crate::data::de::deg_counts(&st, ds.n_genes(), 0.05)[1..].iter().map(|&v| v as f64).collect();
-    d.sort_by(f64::total_cmp);
-    if d.is_empty() {
-        return [0.0; 6];
-    }
-    let q = |f: f64| d[((d.len() - 1) as f64 * f).round() as usize];
-    [q(0.0), q(0.25), q(0.5), q(0.75), q(1.0), d.iter().sum::<f64>() / d.len() as f64]
+/// DEG counts of every perturbation of `ds` (condition, count), `ctrl` excluded.
+fn deg_counts(ds: &crate::data::Dataset, cfg: &DegConfig) -> Vec<(String, usize)> {
+    let counts = crate::data::deg_test::deg_counts(&ds.x, &ds.cell_condition, ds.conditions.len(), cfg, true);
+    ds.conditions.iter().cloned().zip(counts).skip(1).collect()
 }
 
 /// Runs a `dataset` subcommand.
@@ -205,6 +260,14 @@ pub fn run_dataset(c: DatasetCommand) -> Result<()> {
     match c {
         DatasetCommand::Info(a) => {
             let ds = crate::data::load_dataset(&a.dataset)?;
+            let cfg = DegConfig { test: a.deg_test, fdr: a.deg_fdr, ..Default::default() };
+            let counts = if a.degs { Some(deg_counts(&ds, &cfg)) } else { None };
+            let summary = counts.as_ref().map(|c| crate::data::deg_test::summary(&c.iter().map(|v| v.1 as f64).collect::<Vec<_>>()));
+            let fdr = match (a.deg_test, a.deg_fdr) {
+                (DegTest::Welch, _) => "bonferroni",
+                (DegTest::AndersonDarling, FdrScope::Screen) => "screen",
+                (DegTest::AndersonDarling, FdrScope::Perturbation) => "perturbation",
+            };
             let info = DatasetInfo {
                 name: ds.name.clone(),
                 n_cells: ds.n_cells(),
@@ -214,7 +277,17 @@ pub fn run_dataset(c: DatasetCommand) -> Result<()> {
                 synthetic: ds.synthetic,
                 cell_type: ds.cell_type.clone(),
                 pairing_seed: ds.pairing_seed,
-                degs_per_perturbation: if a.degs { Some(deg_summary(&ds)) } else { None },
+                deg_test: a.degs.then_some(a.deg_test),
+                deg_fdr: a.degs.then(|| fdr.to_string()),
+                deg_genes: a.degs.then(|| ds.n_genes()),
+                degs_q25: summary.map(|s| s[1]),
+                degs_median: summary.map(|s| s[2]),
+                degs_q75: summary.map(|s| s[3]),
+                degs_per_perturbation: summary,
+                degs: counts.map(|c| c.into_iter().collect()),
+                variance_explained: a
+                    .variance
+                    .then(|| crate::data::variance::variance_explained(&ds.x, &ds.cell_condition, ds.conditions.len()).1),
             };
             let text = match a.format {
                 super::graph_cmd::InfoFormat::Json => serde_json::to_string_pretty(&info).map_err(|e| Error::invalid(e.to_string()))? + "\n",
@@ -224,9 +297,20 @@ pub fn run_dataset(c: DatasetCommand) -> Result<()> {
                         info.name, info.n_cells, info.n_genes, info.n_perturbations, info.n_control_cells, info.cell_type, info.pairing_seed, info.synthetic
                     );
                     if let Some(d) = info.degs_per_perturbation {
+                        let test = match a.deg_test {
+                            DegTest::AndersonDarling => "Anderson-Darling, Benjamini-Hochberg 0.05",
+                            DegTest::Welch => "Welch t, Bonferroni 0.05",
+                        };
+                        t += &format!("DEG test:         {test} ({fdr}), over {} genes\n", ds.n_genes());
                         t += &format!(
                             "DEGs/perturbation: min {} / q25 {} / median {} / q75 {} / max {} / mean {:.1}\n",
                             d[0], d[1], d[2], d[3], d[4], d[5]
+                        );
+                    }
+                    if let Some(v) = info.variance_explained {
+                        t += &format!(
+                            "variance explained by the condition: {:.4} pooled over genes, {:.4} median gene (chance {:.4})\n",
+                            v.pooled, v.median_gene, v.chance
                         );
                     }
                     t
@@ -255,12 +339,38 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
     let out = OutputTarget::file(&a.out, a.force);
     out.check()?;
     let t0 = std::time::Instant::now();
-    let sim = crate::data::simulate::simulate(a.preset, a.scale, a.seed, true)?;
+    let size = crate::data::simulate::SimSize {
+        scale: a.scale,
+        perturbations: a.perturbations,
+        controls: a.controls,
+        cells_per_perturbation: a.cells_per_perturbation,
+        genes: a.genes,
+    };
+    let sim = crate::data::simulate::simulate_sized(a.preset, &size, a.seed, true)?;
     let summary = format!(
         "{} cells x {} genes, {} perturbations, {} control cells",
         sim.counts.n_rows, sim.counts.n_cols, sim.n_perturbations, sim.n_control
     );
+    let report = if a.calibration {
+        let t1 = std::time::Instant::now();
+        let r = crate::data::sim_report::calibration_report(&sim, &DegConfig::default(), true)?;
+        eprintln!("calibration check in {:.1}s", t1.elapsed().as_secs_f64());
+        Some(r)
+    } else {
+        None
+    };
     crate::data::simulate::write_raw(sim, &a.out)?;
     eprintln!("wrote {} [SYNTHETIC]: {summary}, in {:.1}s", out.describe(), t0.elapsed().as_secs_f64());
+    if let Some(r) = report {
+        eprintln!("calibration (SYNTHETIC vs real Replogle 2022 readouts of the same perturbations), q25 / median / q75:");
+        for row in &r.summary {
+            eprintln!(
+                "  {:<45} real {:>9.3} {:>9.3} {:>9.3} | simulated {:>9.3} {:>9.3} {:>9.3}",
+                row.quantity, row.real[0], row.real[1], row.real[2], row.simulated[0], row.simulated[1], row.simulated[2]
+            );
+        }
+        let json = serde_json::to_string_pretty(&r).map_err(|e| Error::invalid(e.to_string()))?;
+        write_output(&OutputTarget::Stdout, &(json + "\n"))?;
+    }
     Ok(())
 }

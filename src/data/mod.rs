@@ -1,16 +1,22 @@
 //! Perturb-seq data: the training-ready [`Dataset`], AnnData `.h5ad` reading ([`h5ad`]) and
 //! writing ([`write`]), raw-count input ([`raw`]), GEARS-equivalent preprocessing ([`prepare`],
-//! [`de`]), the on-disk prepared dataset ([`store`]), splits ([`split`]) and the synthetic K562
-//! simulator ([`simulate`], [`sampling`]).
+//! [`de`]), DEG counts as the real screens count them ([`deg_test`], [`anderson`]), the share of variance explained by the perturbation ([`variance`]), the on-disk
+//! prepared dataset ([`store`]), splits ([`split`]) and the synthetic K562
+//! simulator ([`simulate`], [`sim_inputs`], [`sim_report`], [`sampling`]).
 
+pub mod anderson;
 pub mod dataset;
 pub mod de;
+pub mod deg_test;
 pub mod h5ad;
 pub mod prepare;
 pub mod raw;
 pub mod sampling;
+pub mod sim_inputs;
+pub mod sim_report;
 pub mod simulate;
 pub mod split;
+pub mod variance;
 pub mod store;
 pub mod write;
 
