@@ -6,7 +6,7 @@ use graphreach::backend::cpu::CpuBackend;
 use graphreach::backend::Backend;
 use graphreach::graph::Direction;
 use graphreach::select::greedy::{lazy_greedy, naive_greedy};
-use graphreach::select::sets::{BallLayout, BallSet, SetList};
+use graphreach::graph::sets::{BallLayout, BallSet, SetList};
 use proptest::prelude::*;
 
 fn balls(g: &graphreach::graph::Graph, dir: Direction, hops: u32, layout: BallLayout) -> BallSet {

@@ -7,7 +7,7 @@ use graphreach::backend::{Backend, PowerIterConfig, SpectralOperator};
 use graphreach::graph::Direction;
 use graphreach::select::maxspec::{pick_best, MaxSpecObjective};
 use graphreach::select::pool::all_nodes;
-use graphreach::select::sets::SetList;
+use graphreach::graph::sets::SetList;
 use graphreach::select::{select, Budget, Method, SelectConfig};
 
 /// Largest eigenvalue of a symmetric matrix by cyclic Jacobi rotations (f64, dense).
@@ -168,7 +168,7 @@ fn maxspec_first_pick_is_the_global_minimum() {
 #[test]
 fn lazy_maxspec_equals_naive_maxspec() {
     use graphreach::select::maxspec::{maxspec, maxspec_naive};
-    use graphreach::select::sets::BallLayout;
+    use graphreach::graph::sets::BallLayout;
     let cpu = CpuBackend::new();
     let cfg = PowerIterConfig::default();
     for (name, g) in common::shapes().into_iter().filter(|(_, g)| g.n_nodes() <= 200) {

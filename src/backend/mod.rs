@@ -33,7 +33,7 @@ pub mod wgpu;
 use crate::error::Result;
 use crate::graph::gobuild::{CpuJaccard, JaccardTopK};
 use crate::graph::Csr;
-use crate::select::sets::{BallLayout, BallSet, SetList};
+use crate::graph::sets::{BallLayout, BallSet, SetList};
 use serde::Serialize;
 
 /// Which backend to use, as chosen on the command line.
@@ -54,7 +54,7 @@ pub enum BackendChoice {
 /// Incremental coverage state over a fixed [`BallSet`]: batched marginal gains and commits.
 ///
 /// Gains are exact integers: the number of uncovered ball members, or with node weights the sum
-/// of their fixed-point weights (see [`crate::select::NodeWeights`]), so every backend agrees bit for bit.
+/// of their fixed-point weights (`select::NodeWeights` makes them), so every backend agrees bit for bit.
 pub trait CoverageOracle {
     /// Writes into `out[k]` the marginal gain of ball `ids[k]` with respect to the covered set.
     fn gains(&mut self, ids: &[u32], out: &mut [u64]) -> Result<()>;

@@ -5,7 +5,7 @@ use crate::backend::{select_backend, Backend, BackendChoice};
 use crate::error::{Error, Result};
 use crate::graph::{io::load_graph, Direction};
 use crate::select::greedy::lazy_greedy;
-use crate::select::sets::{BallLayout, SetList};
+use crate::graph::sets::{BallLayout, SetList};
 use clap::Args;
 use std::time::Instant;
 

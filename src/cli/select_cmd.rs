@@ -5,7 +5,7 @@ use crate::backend::{select_backend, BackendChoice, PowerIterConfig};
 use crate::error::{Error, Result};
 use crate::graph::{io::load_graph, Direction, Graph};
 use crate::select::pool::{all_nodes, apply_exclusions, read_names, resolve_names, Pool};
-use crate::select::sets::BallLayout;
+use crate::graph::sets::BallLayout;
 use crate::select::{self, Budget, MaxSpecObjective, Method, NodeWeights, SelectConfig};
 use clap::Args;
 use std::collections::HashSet;
@@ -118,7 +118,7 @@ pub fn load_pool(graph: &Graph, spec: &str, skip_missing: bool) -> Result<Pool> 
         return Ok(all_nodes(graph));
     }
     if let Some(name) = spec.strip_prefix("gen:") {
-        return crate::graph::gen_candidates_hook(graph, name);
+        return crate::select::pool::gen_pool(graph, name);
     }
     let names = read_names(spec)?;
     resolve_names(graph, &names, skip_missing)

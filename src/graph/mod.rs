@@ -6,6 +6,7 @@ pub mod builtin;
 pub mod gen;
 pub mod gobuild;
 pub mod io;
+pub mod sets;
 pub mod symbols;
 
 pub use csr::Csr;
@@ -196,9 +197,4 @@ pub struct GraphInfo {
 /// Resolves `gen:NAME` graph specs (synthetic hub-SBM presets, see [`gen`]).
 pub fn gen_hook(name: &str) -> crate::error::Result<Graph> {
     gen::preset_graph(name)
-}
-
-/// Resolves `--candidates gen:NAME` (the candidate list of a synthetic preset, see [`gen`]).
-pub fn gen_candidates_hook(graph: &Graph, name: &str) -> crate::error::Result<crate::select::Pool> {
-    gen::preset_pool(graph, name)
 }

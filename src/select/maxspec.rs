@@ -25,7 +25,7 @@
 use crate::backend::cpu::CpuBackend;
 use crate::backend::{Backend, PowerIterConfig, SpectralOperator};
 use crate::error::Result;
-use crate::select::sets::{BallSet, Bitset, SetList};
+use crate::graph::sets::{BallSet, Bitset, SetList};
 use serde::Serialize;
 
 /// Whether MaxSpec minimises or maximises ρ.

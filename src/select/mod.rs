@@ -4,7 +4,6 @@ pub mod greedy;
 pub mod maxspec;
 pub mod pool;
 pub mod random;
-pub mod sets;
 pub mod stability;
 mod weights;
 
@@ -14,9 +13,9 @@ pub use weights::NodeWeights;
 
 use crate::backend::{Backend, PowerIterConfig, SpectralOperator};
 use crate::error::{Error, Result};
+use crate::graph::sets::{self, BallLayout, SetList};
 use crate::graph::{Direction, Graph};
 use serde::Serialize;
-use sets::{BallLayout, SetList};
 use std::time::Instant;
 
 /// Selection method.

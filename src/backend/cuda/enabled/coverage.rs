@@ -6,7 +6,7 @@ use crate::backend::gpu_plan::{rows_per_tile, sparse_tiles, words32};
 use crate::backend::source::{GainsParams, WORKGROUP, COMMIT_DENSE, COMMIT_SPARSE, GAINS_DENSE, GAINS_SPARSE};
 use crate::backend::CoverageOracle;
 use crate::error::Result;
-use crate::select::sets::BallSet;
+use crate::graph::sets::BallSet;
 use cudarc::driver::{CudaSlice, PushKernelArg};
 
 /// Largest single ball buffer (keeps u32 offsets and word indices valid).

@@ -9,7 +9,7 @@ use crate::backend::gpu_plan::{compact_launches, compact_tile, reach_tile_bytes,
 use crate::backend::source::{ReachParams, WORKGROUP, REACH_ADVANCE, REACH_COMPACT, REACH_COUNT, REACH_EXPAND};
 use crate::error::Result;
 use crate::graph::Csr;
-use crate::select::sets::{BallLayout, BallSet, SetList};
+use crate::graph::sets::{BallLayout, BallSet, SetList};
 use cudarc::driver::PushKernelArg;
 
 /// Upper bound on one bitset buffer (keeps word indices within u32 and host copies modest).

@@ -12,7 +12,7 @@ use crate::backend::{Backend, CoverageOracle, PowerIterConfig, SpectralNorm, Spe
 use crate::error::Result;
 use crate::graph::gobuild::JaccardTopK;
 use crate::graph::Csr;
-use crate::select::sets::{BallLayout, BallSet, SetList};
+use crate::graph::sets::{BallLayout, BallSet, SetList};
 use ctx::Ctx;
 use std::sync::Mutex;
 

@@ -8,7 +8,7 @@ use crate::backend::gpu_plan::{compact_launches, compact_tile, reach_tile_bytes,
 use crate::backend::source::{ReachParams, REACH_ADVANCE, REACH_COMPACT, REACH_COUNT, REACH_EXPAND};
 use crate::error::Result;
 use crate::graph::Csr;
-use crate::select::sets::{BallLayout, BallSet, SetList};
+use crate::graph::sets::{BallLayout, BallSet, SetList};
 
 /// Bytes per bitset buffer of one tile (three such buffers live at once, then the bitset and one
 /// members buffer of at most this size).
