@@ -37,7 +37,8 @@ use crate::graph::sets::{BallLayout, BallSet, SetList};
 use serde::Serialize;
 
 /// Which backend to use, as chosen on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum BackendChoice {
     /// CUDA if a driver and GPU are present, else a hardware wgpu adapter, else the CPU.

@@ -25,7 +25,8 @@ const ADAMSON: &str = include_str!("../../data/sim/gears_adamson_perturbations.t
 const LIBRARY: &str = include_str!("../../data/sim/library_parameters.tsv");
 
 /// Simulation presets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Preset {
     /// The 1,092 Replogle K562-essential strong perturbations with their real cell counts, knockdowns and DEG counts.
     ReplogleK562Essential,

@@ -14,7 +14,8 @@ pub use csr::Csr;
 use serde::Serialize;
 
 /// Which edges a hop follows when computing reachability.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// From `v` to the sources `u` of edges `u -> v`: the nodes whose GO-GNN embeddings receive

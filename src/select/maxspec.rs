@@ -29,7 +29,8 @@ use crate::graph::sets::{BallSet, Bitset, SetList};
 use serde::Serialize;
 
 /// Whether MaxSpec minimises or maximises ρ.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum MaxSpecObjective {
     /// Add the candidate that keeps ρ smallest (what the paper's text describes). Default.

@@ -19,7 +19,8 @@ use serde::Serialize;
 use std::time::Instant;
 
 /// Selection method.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     /// Lazy greedy (CELF) maximisation of the number of nodes within L hops. Default.
