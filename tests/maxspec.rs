@@ -178,8 +178,8 @@ fn lazy_maxspec_equals_naive_maxspec() {
             let seeds = SetList::from_sets((0..g.n_nodes() as u32).map(|v| vec![v]));
             let balls = cpu.balls(&adj, &seeds, 1, BallLayout::Auto).unwrap();
             let budget = g.n_nodes().min(25);
-            let a = maxspec(&cpu, &op, &balls, budget, MaxSpecObjective::Min, &cfg).unwrap();
-            let b = maxspec_naive(&cpu, &op, &balls, budget, MaxSpecObjective::Min, &cfg).unwrap();
+            let a = maxspec(&cpu, &op, &balls, budget, MaxSpecObjective::Min, &cfg).unwrap().picks;
+            let b = maxspec_naive(&cpu, &op, &balls, budget, MaxSpecObjective::Min, &cfg).unwrap().picks;
             let ca: Vec<u32> = a.iter().map(|p| p.candidate).collect();
             let cb: Vec<u32> = b.iter().map(|p| p.candidate).collect();
             assert_eq!(ca, cb, "{name} {dir:?}");

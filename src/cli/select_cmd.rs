@@ -186,6 +186,13 @@ pub fn run_select(a: SelectArgs) -> Result<()> {
             sel.summary.zero_gain_picks
         ));
     }
+    if let Some(s) = &sel.summary.search {
+        let bounds = if s.bounds > 0 { format!("; {} GPU score(s) kept as bounds", s.bounds) } else { String::new() };
+        notes.push(format!(
+            "{} search: {} evaluation(s), {} of them re-evaluations, in {} batch(es){bounds}",
+            sel.summary.method, s.evaluations, s.reevaluations, s.batches
+        ));
+    }
     if !a.quiet {
         for n in &notes {
             eprintln!("note: {n}");
