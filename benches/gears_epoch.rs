@@ -4,10 +4,11 @@
 //! `cargo bench --no-default-features --bench gears_epoch`; environment: GEARS_BENCH_PERTS
 //! (perturbations, default 100), GEARS_BENCH_EPOCHS (default 1), GEARS_BENCH_QUIRK=1.
 
-use graphreach::gears::graph_norm::Propagation;
-use graphreach::gears::prepare::{coexpression_graph, condition_nodes, graph_symbols, ConditionMeans};
-use graphreach::gears::toy::{toy_dataset, ToySpec};
-use graphreach::gears::train::{Hooks, TrainContext};
+use graphreach::gears::net::propagation::Propagation;
+use graphreach::gears::dataset::conditions::{coexpression_graph, condition_nodes, graph_symbols};
+use graphreach::gears::dataset::means::ConditionMeans;
+use graphreach::gears::fixtures::{toy_dataset, ToySpec};
+use graphreach::gears::train::fit::{Hooks, TrainContext};
 use graphreach::gears::GearsConfig;
 use std::time::Instant;
 
@@ -24,8 +25,8 @@ fn cpu_seconds() -> f64 {
 }
 
 /// Times the parts of 100 training steps.
-fn split_timing(ctx: &TrainContext, state: &mut graphreach::gears::train::TrainState) {
-    graphreach::gears::train::keep_freed_memory();
+fn split_timing(ctx: &TrainContext, state: &mut graphreach::gears::train::fit::TrainState) {
+    graphreach::gears::train::fit::keep_freed_memory();
     let mut ex = ctx.examples();
     let mut rng = graphreach::rng::SplitMix64::new(5);
     for i in (1..ex.len()).rev() {
@@ -39,7 +40,7 @@ fn split_timing(ctx: &TrainContext, state: &mut graphreach::gears::train::TrainS
         let inp = &b.input;
         groups += inp.groups.len();
         let t = Instant::now();
-        let (delta, cache) = state.model.forward(&ctx.coexpr, &ctx.go, inp, true);
+        let (delta, cache) = state.model.forward_train(&ctx.coexpr, &ctx.go, inp);
         tf += t.elapsed().as_secs_f64();
         let t = Instant::now();
         let out = ctx.batch_loss(&delta, &b);
@@ -48,7 +49,7 @@ fn split_timing(ctx: &TrainContext, state: &mut graphreach::gears::train::TrainS
         for (_, p) in grad.params_mut() {
             p.fill_zero();
         }
-        state.model.backward(&ctx.coexpr, &ctx.go, inp, cache.as_ref().unwrap(), &out.d_delta, &mut grad);
+        state.model.backward(&ctx.coexpr, &ctx.go, inp, &cache, &out.d_delta, &mut grad);
         tb += t.elapsed().as_secs_f64();
         let t = Instant::now();
         state.adam.step(&mut state.model, &mut grad, 1e-3, true);
@@ -61,7 +62,7 @@ fn split_timing(ctx: &TrainContext, state: &mut graphreach::gears::train::TrainS
 }
 
 fn gemm_probe() {
-    use graphreach::gears::mat::{gemm_nn, gemm_tn_acc};
+    use graphreach::gears::net::mat::{gemm_nn, gemm_tn_acc};
     let (r, i, o) = (8400usize, 64usize, 128usize);
     let x = vec![0.5f32; r * i];
     let w = vec![0.25f32; o * i];

@@ -3,7 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use graphreach::graph::gen::preset;
-use graphreach::graph::gobuild::{build, read_gene2go, read_protein_coding, read_universe, CpuJaccard, GoBuildConfig};
+use graphreach::graph::go_build::{build, read_gene2go, read_protein_coding, read_universe, CpuJaccard, GoBuildConfig};
 use std::hint::black_box;
 use std::path::PathBuf;
 
@@ -21,8 +21,8 @@ fn bench_gen(c: &mut Criterion) {
     g.finish();
 }
 
-fn bench_gobuild(c: &mut Criterion) {
-    let mut g = c.benchmark_group("gobuild/cpu");
+fn bench_go_build(c: &mut Criterion) {
+    let mut g = c.benchmark_group("go_build/cpu");
     g.sample_size(10);
     let ann = read_gene2go(&data("human_gene2go_direct.tsv.gz"), &["ND".to_string()]).unwrap();
     g.bench_function("read_gene2go", |b| {
@@ -40,5 +40,5 @@ fn bench_gobuild(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_gen, bench_gobuild);
+criterion_group!(benches, bench_gen, bench_go_build);
 criterion_main!(benches);

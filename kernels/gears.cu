@@ -1,12 +1,13 @@
 // gears: the ops of the GEARS trainer (src/gears/device) on f32 row-major buffers.
 //
 // Twin of gears.wgsl: same entry names, same arguments in the same order, then the `Params`
-// struct (the WGSL uniform, same layout) by value as the last argument.
+// struct (the WGSL uniform, same layout) by value as the last argument. kernels/common.cuh
+// (u32, flat_block, flat_thread, block_sum) is put in front of this file at load time.
 // Every entry reads and writes only the bindings listed for it; x0..x5 are float buffers,
 // i0..i2 unsigned int index buffers; a buffer is never passed twice to one launch (in-place
 // updates go through a single argument). Params fields are generic: u0..u11
 // (u32) and f0..f11 (f32), their meaning per entry below. Grids are 2D, flattened as
-// block = blockIdx.y * gridDim.x + blockIdx.x; block size 256 everywhere.
+// flat_block(); block size 256 everywhere.
 //
 //
 // Entries (arguments; params used):
@@ -24,6 +25,9 @@
 //                                             total weight f0; two passes (mean, then squared deviations)
 //   gears_bn_apply   (x0 = x, x1 = stats, x2 = gamma, x3 = beta, x4 = xhat, x5 = y)
 //                                             xhat = (x - mean) istd; y = (x - mean) (gamma istd) + beta;
+//                                             u2 = 1: ReLU on y; rows u0, cols u1
+//   gears_bn_eval    (x0 = x, x1 = running_mean, x2 = running_var, x3 = gamma, x4 = beta, x5 = y)
+//                                             eval mode: s = gamma / sqrt(rv + f0); y = x s + (beta - rm s);
 //                                             u2 = 1: ReLU on y; rows u0, cols u1
 //   gears_bn_running (x0 = stats, x1 = running_mean, x2 = running_var)
 //                                             rm = (1 - f0) rm + f0 mean; rv = (1 - f0) rv + f0 var f1; c < u1
@@ -64,28 +68,15 @@ struct Params {
     float f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11;
 };
 
-typedef unsigned int u32;
-
-__device__ __forceinline__ u32 gid() { return blockIdx.y * gridDim.x + blockIdx.x; }
-__device__ __forceinline__ u32 tid() { return gid() * 256u + threadIdx.x; }
-
-// Sum of s[0..256] into s[0] (all threads of the block must call it).
-__device__ void reduce256(float* s) {
-    __syncthreads();
-    for (u32 k = 128u; k > 0u; k >>= 1) {
-        if (threadIdx.x < k) s[threadIdx.x] += s[threadIdx.x + k];
-        __syncthreads();
-    }
-}
 
 extern "C" __global__ void gears_fill(float* x0, const Params p) {
-    u32 i = tid();
+    u32 i = flat_thread();
     if (i >= p.u0) return;
     x0[p.u1 + i] = p.f0;
 }
 
 extern "C" __global__ void gears_axpbyz(float* x0, float* x1, float* x2, const Params p) {
-    u32 i = tid();
+    u32 i = flat_thread();
     if (i >= p.u0) return;
     float v = p.f0 * x0[p.u1 + i] + p.f1 * x1[p.u2 + i];
     if (p.f2 != 0.0f) v += p.f2 * x2[p.u3 + i];
@@ -93,7 +84,7 @@ extern "C" __global__ void gears_axpbyz(float* x0, float* x1, float* x2, const P
 }
 
 extern "C" __global__ void gears_rows_bcast(float* x0, float* x1, const Params p) {
-    u32 i = tid();
+    u32 i = flat_thread();
     if (i >= p.u0 * p.u1) return;
     x1[i] = x0[i % p.u1];
 }
@@ -113,7 +104,7 @@ extern "C" __global__ void gears_gemm(float* x0, float* x1, float* x2, const Par
     __shared__ float tb[256];
     u32 tiles_n = (p.u1 + 15u) / 16u;
     u32 tiles = ((p.u0 + 15u) / 16u) * tiles_n;
-    u32 g = gid();
+    u32 g = flat_block();
     if (g >= tiles) return;
     u32 lid = threadIdx.x, r = lid / 16u, c = lid % 16u;
     u32 i = (g / tiles_n) * 16u + r, j = (g % tiles_n) * 16u + c;
@@ -135,24 +126,24 @@ extern "C" __global__ void gears_gemm(float* x0, float* x1, float* x2, const Par
 
 extern "C" __global__ void gears_colsum(float* x0, float* x1, const Params p) {
     __shared__ float ta[256];
-    u32 c = gid();
+    u32 c = flat_block();
     if (c >= p.u1) return;
     float s = 0.0f;
     for (u32 r = threadIdx.x; r < p.u0; r += 256u) s += x0[r * p.u1 + c];
     ta[threadIdx.x] = s;
-    reduce256(ta);
+    block_sum(ta);
     if (threadIdx.x == 0u) x1[c] = p.f0 * ta[0] + p.f1 * x1[c];
 }
 
 extern "C" __global__ void gears_bn_stats(float* x0, float* x1, float* x2, const Params p) {
     __shared__ float ta[256];
     __shared__ float tb[256];
-    u32 c = gid();
+    u32 c = flat_block();
     if (c >= p.u1) return;
     float s = 0.0f;
     for (u32 r = threadIdx.x; r < p.u0; r += 256u) s += x1[r] * x0[r * p.u1 + c];
     ta[threadIdx.x] = s;
-    reduce256(ta);
+    block_sum(ta);
     float mean = ta[0] / p.f0;
     float v = 0.0f;
     for (u32 r = threadIdx.x; r < p.u0; r += 256u) {
@@ -160,7 +151,7 @@ extern "C" __global__ void gears_bn_stats(float* x0, float* x1, float* x2, const
         v += x1[r] * d * d;
     }
     tb[threadIdx.x] = v;
-    reduce256(tb);
+    block_sum(tb);
     if (threadIdx.x == 0u) {
         float var_ = tb[0] / p.f0;
         x2[c] = mean;
@@ -170,7 +161,7 @@ extern "C" __global__ void gears_bn_stats(float* x0, float* x1, float* x2, const
 }
 
 extern "C" __global__ void gears_bn_apply(float* x0, float* x1, float* x2, float* x3, float* x4, float* x5, const Params p) {
-    u32 i = tid();
+    u32 i = flat_thread();
     if (i >= p.u0 * p.u1) return;
     u32 c = i % p.u1;
     float istd = x1[2u * p.u1 + c];
@@ -181,8 +172,18 @@ extern "C" __global__ void gears_bn_apply(float* x0, float* x1, float* x2, float
     x5[i] = y;
 }
 
+extern "C" __global__ void gears_bn_eval(float* x0, float* x1, float* x2, float* x3, float* x4, float* x5, const Params p) {
+    u32 i = flat_thread();
+    if (i >= p.u0 * p.u1) return;
+    u32 c = i % p.u1;
+    float s = x3[c] / sqrtf(x2[c] + p.f0);
+    float y = x0[i] * s + (x4[c] - x1[c] * s);
+    if (p.u2 == 1u && y < 0.0f) y = 0.0f;
+    x5[i] = y;
+}
+
 extern "C" __global__ void gears_bn_running(float* x0, float* x1, float* x2, const Params p) {
-    u32 c = tid();
+    u32 c = flat_thread();
     if (c >= p.u1) return;
     float keep = 1.0f - p.f0;
     x1[c] = keep * x1[c] + p.f0 * x0[c];
@@ -192,7 +193,7 @@ extern "C" __global__ void gears_bn_running(float* x0, float* x1, float* x2, con
 extern "C" __global__ void gears_bn_bwd_reduce(float* x0, float* x1, float* x2, float* x3, float* x4, const Params p) {
     __shared__ float ta[256];
     __shared__ float tb[256];
-    u32 c = gid();
+    u32 c = flat_block();
     if (c >= p.u1) return;
     float s1 = 0.0f, s2 = 0.0f;
     for (u32 r = threadIdx.x; r < p.u0; r += 256u) {
@@ -202,8 +203,8 @@ extern "C" __global__ void gears_bn_bwd_reduce(float* x0, float* x1, float* x2, 
     }
     ta[threadIdx.x] = s1;
     tb[threadIdx.x] = s2;
-    reduce256(ta);
-    reduce256(tb);
+    block_sum(ta);
+    block_sum(tb);
     if (threadIdx.x == 0u) {
         x3[c] += ta[0];
         x2[c] += tb[0];
@@ -213,7 +214,7 @@ extern "C" __global__ void gears_bn_bwd_reduce(float* x0, float* x1, float* x2, 
 }
 
 extern "C" __global__ void gears_bn_bwd_dx(float* x0, float* x1, float* x2, float* x3, float* x4, float* x5, const Params p) {
-    u32 i = tid();
+    u32 i = flat_thread();
     if (i >= p.u0 * p.u1) return;
     u32 c = i % p.u1;
     float w = x2[i / p.u1];
@@ -224,13 +225,13 @@ extern "C" __global__ void gears_bn_bwd_dx(float* x0, float* x1, float* x2, floa
 }
 
 extern "C" __global__ void gears_relu_bwd(float* x0, float* x1, const Params p) {
-    u32 i = tid();
+    u32 i = flat_thread();
     if (i >= p.u0) return;
     if (x1[i] <= 0.0f) x0[i] = 0.0f;
 }
 
 extern "C" __global__ void gears_spmm(float* x0, float* x1, float* x2, const u32* i0, const u32* i1, const Params p) {
-    u32 i = tid();
+    u32 i = flat_thread();
     if (i >= p.u0 * p.u1) return;
     u32 r = i / p.u1, c = i % p.u1;
     float s = 0.0f;
@@ -241,7 +242,7 @@ extern "C" __global__ void gears_spmm(float* x0, float* x1, float* x2, const u32
 }
 
 extern "C" __global__ void gears_grid(float* x0, float* x1, float* x2, const u32* i0, const Params p) {
-    u32 i = tid();
+    u32 i = flat_thread();
     u32 gh = p.u1 * p.u2;
     if (i >= p.u0 * gh) return;
     u32 g = i / gh, rest = i % gh;
@@ -252,7 +253,7 @@ extern "C" __global__ void gears_grid(float* x0, float* x1, float* x2, const u32
 }
 
 extern "C" __global__ void gears_indv1_fwd(float* x0, float* x1, float* x2, float* x3, const Params p) {
-    u32 i = tid();
+    u32 i = flat_thread();
     if (i >= p.u0 * p.u1) return;
     u32 j = i % p.u1;
     float s = 0.0f;
@@ -261,7 +262,7 @@ extern "C" __global__ void gears_indv1_fwd(float* x0, float* x1, float* x2, floa
 }
 
 extern "C" __global__ void gears_indv1_bwd_w(float* x0, float* x1, float* x2, float* x3, const Params p) {
-    u32 i = tid();
+    u32 i = flat_thread();
     if (i >= p.u1 * p.u2) return;
     u32 j = i / p.u2, k = i % p.u2;
     float s = x2[i], b = 0.0f;
@@ -275,21 +276,21 @@ extern "C" __global__ void gears_indv1_bwd_w(float* x0, float* x1, float* x2, fl
 }
 
 extern "C" __global__ void gears_indv1_bwd_x(float* x0, float* x1, float* x2, const Params p) {
-    u32 i = tid();
+    u32 i = flat_thread();
     if (i >= p.u0 * p.u1 * p.u2) return;
     u32 row = i / p.u2, k = i % p.u2, j = row % p.u1;
     x2[i] = x0[row] * x1[j * p.u2 + k];
 }
 
 extern "C" __global__ void gears_indv2_fwd(float* x0, float* x1, float* x2, float* x3, const Params p) {
-    u32 i = tid();
+    u32 i = flat_thread();
     if (i >= p.u0 * p.u1) return;
     u32 j = i % p.u1;
     x3[i] += x1[j * (p.u2 + 1u)] * x0[i] + x2[j];
 }
 
 extern "C" __global__ void gears_indv2_bwd(float* x0, float* x1, float* x2, float* x3, float* x4, float* x5, const Params p) {
-    u32 j = tid();
+    u32 j = flat_thread();
     if (j >= p.u1) return;
     float w = x2[j * (p.u2 + 1u)];
     float b = x4[j], s = x3[j * (p.u2 + 1u)];
@@ -304,7 +305,7 @@ extern "C" __global__ void gears_indv2_bwd(float* x0, float* x1, float* x2, floa
 }
 
 extern "C" __global__ void gears_adam(float* x0, float* x1, float* x2, float* x3, const Params p) {
-    u32 i = tid();
+    u32 i = flat_thread();
     if (i >= p.u0) return;
     float w = x0[i];
     float g = fminf(fmaxf(x1[i], -p.f4), p.f4);
@@ -317,7 +318,7 @@ extern "C" __global__ void gears_adam(float* x0, float* x1, float* x2, float* x3
 }
 
 extern "C" __global__ void gears_renorm(float* x0, const Params p) {
-    u32 r = tid();
+    u32 r = flat_thread();
     if (r >= p.u0) return;
     float s = 0.0f;
     for (u32 c = 0u; c < p.u1; ++c) { float v = x0[r * p.u1 + c]; s += v * v; }

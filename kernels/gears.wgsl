@@ -26,6 +26,9 @@
 //   gears_bn_apply   (x0 = x, x1 = stats, x2 = gamma, x3 = beta, x4 = xhat, x5 = y)
 //                                             xhat = (x - mean) istd; y = (x - mean) (gamma istd) + beta;
 //                                             u2 = 1: ReLU on y; rows u0, cols u1
+//   gears_bn_eval    (x0 = x, x1 = running_mean, x2 = running_var, x3 = gamma, x4 = beta, x5 = y)
+//                                             eval mode: s = gamma / sqrt(rv + f0); y = x s + (beta - rm s);
+//                                             u2 = 1: ReLU on y; rows u0, cols u1
 //   gears_bn_running (x0 = stats, x1 = running_mean, x2 = running_var)
 //                                             rm = (1 - f0) rm + f0 mean; rv = (1 - f0) rv + f0 var f1; c < u1
 //   gears_bn_bwd_reduce (x0 = dy, x1 = xhat, x2 = dgamma, x3 = dbeta, x4 = sums)
@@ -208,6 +211,17 @@ fn gears_bn_apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     let d = x0[i] - x1[c];
     x4[i] = d * istd;
     var y = d * (x2[c] * istd) + x3[c];
+    if (p.u2 == 1u && y < 0.0) { y = 0.0; }
+    x5[i] = y;
+}
+
+@compute @workgroup_size(256)
+fn gears_bn_eval(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = tid(wid, nwg, lid);
+    if (i >= p.u0 * p.u1) { return; }
+    let c = i % p.u1;
+    let s = x3[c] / sqrt(x2[c] + p.f0);
+    var y = x0[i] * s + (x4[c] - x1[c] * s);
     if (p.u2 == 1u && y < 0.0) { y = 0.0; }
     x5[i] = y;
 }

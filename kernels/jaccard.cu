@@ -5,8 +5,9 @@
 // to the target's output slot. The host turns them into the exact top-(k+1) rows. Integers only,
 // so every backend agrees bit for bit.
 //
-// Twin of jaccard.wgsl: same entry name, same arguments in the same order (the WGSL `params`
-// uniform's fields are the trailing scalar arguments here).
+// Twin of jaccard.wgsl: same entry name, same arguments in the same order, then the `Params`
+// struct (the WGSL uniform, same layout; `JaccardParams` in src/backend/source.rs) by value as the
+// last argument. kernels/common.cuh is put in front of this file at load time.
 //
 // Arguments:
 //   genes   : gene CSR packed: gene_ptr (n_genes + 1) then gene_terms
@@ -16,16 +17,19 @@
 //   counts  : n_targets rows of n_genes counters; zero on entry and on exit
 //   n_out   : n_targets: pairs written per target (zero on entry)
 //   out     : 2 per pair slot: (source, count)
-//   first_target, n_targets, n_genes, n_terms : the WGSL Params fields
+//   p       : Params { first_target, n_targets, n_genes, n_terms }
 //
-// Entry (block size 256; grid 2D, flattened as block = blockIdx.y * gridDim.x + blockIdx.x):
-//   jaccard_candidates_u32 (genes, terms, need, out_off, counts, n_out, out,
-//                           first_target, n_targets, n_genes, n_terms)
+// Entry (block size 256; grid 2D, flattened by flat_block()):
+//   jaccard_candidates_u32 (genes, terms, need, out_off, counts, n_out, out, p)
 //       one block per target `first_target + block`. Pass 1 adds 1 to counts[s] for every
 //       posting s of every term of the target; after __syncthreads, pass 2 walks the same postings
 //       and takes each counter with an atomic exchange against 0, so exactly one thread sees a
 //       source's full count (and the row is zero again for the next launch). The host sizes a
 //       target's slot as min(sum of its postings' lengths, n_genes), a bound on its distinct sources.
+
+struct Params {
+    u32 first_target, n_targets, n_genes, n_terms;
+};
 
 extern "C" __global__ void jaccard_candidates_u32(const unsigned int* __restrict__ genes,
                                                   const unsigned int* __restrict__ terms,
@@ -33,15 +37,13 @@ extern "C" __global__ void jaccard_candidates_u32(const unsigned int* __restrict
                                                   const unsigned int* __restrict__ out_off,
                                                   unsigned int* counts,
                                                   unsigned int* n_out,
-                                                  unsigned int* out,
-                                                  unsigned int first_target, unsigned int n_targets,
-                                                  unsigned int n_genes, unsigned int n_terms) {
-    unsigned int g = blockIdx.y * gridDim.x + blockIdx.x;
-    if (g >= n_targets) return;
-    unsigned int t = first_target + g;
-    unsigned int gene_base = n_genes + 1u;
-    unsigned int term_base = n_terms + 1u;
-    unsigned int* row = counts + (unsigned long long)g * n_genes;
+                                                  unsigned int* out, const Params p) {
+    unsigned int g = flat_block();
+    if (g >= p.n_targets) return;
+    unsigned int t = p.first_target + g;
+    unsigned int gene_base = p.n_genes + 1u;
+    unsigned int term_base = p.n_terms + 1u;
+    unsigned int* row = counts + (unsigned long long)g * p.n_genes;
     unsigned int t_begin = genes[t];
     unsigned int t_end = genes[t + 1u];
     unsigned int size_t_ = t_end - t_begin;
@@ -63,9 +65,9 @@ extern "C" __global__ void jaccard_candidates_u32(const unsigned int* __restrict
             if (c != 0u) {
                 unsigned int size_s = genes[s + 1u] - genes[s];
                 if (c >= need[size_s + size_t_]) {
-                    unsigned long long p = 2ull * (slot0 + atomicAdd(&n_out[g], 1u));
-                    out[p] = s;
-                    out[p + 1ull] = c;
+                    unsigned long long at = 2ull * (slot0 + atomicAdd(&n_out[g], 1u));
+                    out[at] = s;
+                    out[at + 1ull] = c;
                 }
             }
         }

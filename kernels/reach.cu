@@ -1,8 +1,9 @@
 // reach: L-hop frontier expansion over CSR, producing one ball bitset per seed set, and the
 // compaction of ball bitsets into sorted member lists.
 //
-// Twin of reach.wgsl: same entry names, same arguments in the same order (the WGSL `params`
-// uniform's fields are the trailing scalar arguments here).
+// Twin of reach.wgsl: same entry names, same arguments in the same order, then the `Params`
+// struct (the WGSL uniform, same layout; `ReachParams` in src/backend/source.rs) by value as the
+// last argument. kernels/common.cuh is put in front of this file at load time.
 // Bitsets are rows of 32-bit words (bit i % 32 of word i / 32 is node i), one row of `words`
 // words per seed set, rows back to back. The host seeds `visited` and `frontier` with the seed
 // sets, then runs reach_expand_u32 + reach_advance_u32 once per hop; `visited` is the ball.
@@ -19,47 +20,42 @@
 //   offsets  : reach_count_u32: members per row (n_rows); reach_compact_u32: the launch's
 //              exclusive offsets into `members` (n_rows + 1, starting at 0)
 //   members  : member ids of the launch's rows, back to back
-//   n_nodes, words, n_rows, first_row : the WGSL Params fields (first_row: the tile row that
-//              the launch's row 0 is; 0 for the other entries)
+//   p        : Params { n_nodes, words, n_rows, first_row } (first_row: the tile row that the
+//              launch's row 0 is; 0 for the other entries)
 //
-// Entries (block size 256; grid is 2D, flattened as block = blockIdx.y * gridDim.x + blockIdx.x):
-//   reach_expand_u32 (indptr, indices, frontier, visited, next, n_nodes, words, n_rows, first_row):
+// Entries (block size 256; grid 2D, flattened by flat_block()):
+//   reach_expand_u32 (indptr, indices, frontier, visited, next, p):
 //       one thread per row word (thread = block * 256 + threadIdx.x):
 //       next |= neighbours(frontier) & ~visited
-//   reach_advance_u32 (frontier, visited, next, n_nodes, words, n_rows, first_row):
+//   reach_advance_u32 (frontier, visited, next, p):
 //       one thread per row word: frontier = next & ~visited; visited |= frontier; next = 0
-//   reach_count_u32 (visited, offsets, n_nodes, words, n_rows, first_row):
+//   reach_count_u32 (visited, offsets, p):
 //       one block per row: offsets[row] = popcount(visited row)
-//   reach_compact_u32 (visited, offsets, members, n_nodes, words, n_rows, first_row):
+//   reach_compact_u32 (visited, offsets, members, p):
 //       one block per row k of the launch (tile row first_row + k): the set bits of the row,
 //       ascending, to members[offsets[k]..offsets[k + 1]] (each thread owns ceil(words / 256)
 //       consecutive words; one block-wide scan of their popcounts)
 
-__device__ __forceinline__ unsigned int flat_block() {
-    return blockIdx.y * gridDim.x + blockIdx.x;
-}
-
-__device__ __forceinline__ unsigned int flat_id() {
-    return flat_block() * 256u + threadIdx.x;
-}
+struct Params {
+    u32 n_nodes, words, n_rows, first_row;
+};
 
 extern "C" __global__ void reach_expand_u32(const unsigned int* __restrict__ indptr,
                                             const unsigned int* __restrict__ indices,
                                             const unsigned int* __restrict__ frontier,
                                             const unsigned int* __restrict__ visited,
-                                            unsigned int* next,
-                                            unsigned int n_nodes, unsigned int words,
-                                            unsigned int n_rows, unsigned int first_row) {
-    unsigned long long t = flat_id();
-    if (t >= (unsigned long long)words * n_rows) return;
+                                            unsigned int* next, const Params p) {
+    const u32 words = p.words;
+    unsigned long long t = flat_thread();
+    if (t >= (unsigned long long)words * p.n_rows) return;
     unsigned long long row = (t / words) * words;
     unsigned int wi = (unsigned int)(t % words);
     unsigned int f = frontier[t];
     while (f != 0u) {
         unsigned int u = wi * 32u + (unsigned int)(__ffs(f) - 1);
         f &= f - 1u;
-        for (unsigned int p = indptr[u]; p < indptr[u + 1u]; ++p) {
-            unsigned int w = indices[p];
+        for (unsigned int e = indptr[u]; e < indptr[u + 1u]; ++e) {
+            unsigned int w = indices[e];
             unsigned int bit = 1u << (w & 31u);
             unsigned long long k = row + (w >> 5u);
             if ((visited[k] & bit) == 0u) atomicOr(&next[k], bit);
@@ -68,11 +64,9 @@ extern "C" __global__ void reach_expand_u32(const unsigned int* __restrict__ ind
 }
 
 extern "C" __global__ void reach_advance_u32(unsigned int* frontier, unsigned int* visited,
-                                             unsigned int* next,
-                                             unsigned int n_nodes, unsigned int words,
-                                             unsigned int n_rows, unsigned int first_row) {
-    unsigned long long t = flat_id();
-    if (t >= (unsigned long long)words * n_rows) return;
+                                             unsigned int* next, const Params p) {
+    unsigned long long t = flat_thread();
+    if (t >= (unsigned long long)p.words * p.n_rows) return;
     unsigned int nx = next[t] & ~visited[t];
     visited[t] |= nx;
     frontier[t] = nx;
@@ -80,33 +74,27 @@ extern "C" __global__ void reach_advance_u32(unsigned int* frontier, unsigned in
 }
 
 extern "C" __global__ void reach_count_u32(const unsigned int* __restrict__ visited,
-                                           unsigned int* offsets,
-                                           unsigned int n_nodes, unsigned int words,
-                                           unsigned int n_rows, unsigned int first_row) {
+                                           unsigned int* offsets, const Params p) {
     __shared__ unsigned int part[256];
     unsigned int r = flat_block();
-    if (r >= n_rows) return;
-    const unsigned int* row = visited + (unsigned long long)(first_row + r) * words;
+    if (r >= p.n_rows) return;
+    const u32 words = p.words;
+    const unsigned int* row = visited + (unsigned long long)(p.first_row + r) * words;
     unsigned int c = 0u;
     for (unsigned int wi = threadIdx.x; wi < words; wi += 256u) c += __popc(row[wi]);
     part[threadIdx.x] = c;
-    __syncthreads();
-    for (unsigned int s = 128u; s > 0u; s >>= 1u) {
-        if (threadIdx.x < s) part[threadIdx.x] += part[threadIdx.x + s];
-        __syncthreads();
-    }
+    block_sum(part);
     if (threadIdx.x == 0u) offsets[r] = part[0];
 }
 
 extern "C" __global__ void reach_compact_u32(const unsigned int* __restrict__ visited,
                                              const unsigned int* __restrict__ offsets,
-                                             unsigned int* members,
-                                             unsigned int n_nodes, unsigned int words,
-                                             unsigned int n_rows, unsigned int first_row) {
+                                             unsigned int* members, const Params p) {
     __shared__ unsigned int scan[256];
     unsigned int r = flat_block();
-    if (r >= n_rows) return;
-    const unsigned int* row = visited + (unsigned long long)(first_row + r) * words;
+    if (r >= p.n_rows) return;
+    const u32 words = p.words;
+    const unsigned int* row = visited + (unsigned long long)(p.first_row + r) * words;
     // Thread t owns the consecutive words [lo, hi) of the row.
     unsigned int seg = (words + 255u) / 256u;
     unsigned int lo = min(threadIdx.x * seg, words);
@@ -122,11 +110,11 @@ extern "C" __global__ void reach_compact_u32(const unsigned int* __restrict__ vi
         scan[threadIdx.x] += v;
         __syncthreads();
     }
-    unsigned int p = offsets[r] + scan[threadIdx.x] - c;
+    unsigned int at = offsets[r] + scan[threadIdx.x] - c;
     for (unsigned int wi = lo; wi < hi; ++wi) {
         unsigned int w = row[wi];
         while (w != 0u) {
-            members[p++] = wi * 32u + (unsigned int)(__ffs(w) - 1);
+            members[at++] = wi * 32u + (unsigned int)(__ffs(w) - 1);
             w &= w - 1u;
         }
     }

@@ -1,8 +1,10 @@
 // spmv: batched power iteration for the spectral norm of M[S, S], M = D^-1/2 (A + I) D^-1/2,
 // for a batch of node sets S in one launch (one block per set).
 //
-// Twin of spmv.wgsl: same entry names, same arguments in the same order (the WGSL `params`
-// uniform's fields are the trailing scalar arguments here).
+// Twin of spmv.wgsl: same entry names, same arguments in the same order, then the `Params`
+// struct (the WGSL uniform, same layout; `SpmvParams` in src/backend/source.rs, whose trailing
+// padding the kernel does not read) by value as the last argument. kernels/common.cuh is put in
+// front of this file at load time.
 // Each iteration is two CSR SpMVs restricted to S (y = M[S,S] x as a gather over the rows of A,
 // z = M[S,S]^T y as a gather over the rows of A^T, so no float atomics are needed), then the
 // dot product x.z (= sigma^2 for unit x) and the norm |z|, reduced in shared memory, and
@@ -21,10 +23,16 @@
 //            vector on entry and the singular vector on exit
 //   out    : 3 per set: sigma (f32 bits), iterations, state (0 running, 1 converged, 2 stopped at
 //            max_iter); all zero before the first launch
-//   n_nodes, n_sets, total, max_iter, tol, iters : the WGSL Params fields
+//   p      : Params { n_nodes, n_sets, total, max_iter, tol, iters }
 //
-// Entry (block size 256; grid 2D, flattened as block = blockIdx.y * gridDim.x + blockIdx.x):
-//   spmv_power_f32 (adj, adjt, dinv, sets, work, out, n_nodes, n_sets, total, max_iter, tol, iters)
+// Entry (block size 256; grid 2D, flattened by flat_block()):
+//   spmv_power_f32 (adj, adjt, dinv, sets, work, out, p)
+
+struct Params {
+    u32 n_nodes, n_sets, total, max_iter;
+    float tol;
+    u32 iters;
+};
 
 __device__ unsigned int find_member(const unsigned int* sets, unsigned int c, unsigned int lo, unsigned int hi) {
     while (lo < hi) {
@@ -40,21 +48,20 @@ extern "C" __global__ void spmv_power_f32(const unsigned int* __restrict__ adj,
                                           const unsigned int* __restrict__ adjt,
                                           const float* __restrict__ dinv,
                                           const unsigned int* __restrict__ sets,
-                                          float* work, unsigned int* out,
-                                          unsigned int n_nodes, unsigned int n_sets, unsigned int total,
-                                          unsigned int max_iter, float tol, unsigned int iters) {
+                                          float* work, unsigned int* out, const Params p) {
     __shared__ float red_a[256];
     __shared__ float red_b[256];
     __shared__ float scale;
     __shared__ unsigned int stop;
-    unsigned int g = blockIdx.y * gridDim.x + blockIdx.x;
+    const u32 n_sets = p.n_sets, total = p.total;
+    unsigned int g = flat_block();
     if (g >= n_sets) return;
     if (out[3u * g + 2u] != 0u) return;  // stopped in an earlier launch
     unsigned int l = threadIdx.x;
     unsigned int base = n_sets + 1u;
     unsigned int a = sets[g];
     unsigned int k = sets[g + 1u] - a;
-    unsigned int tdx = n_nodes + 1u;
+    unsigned int tdx = p.n_nodes + 1u;
     float* x = work + a;
     float* y = work + total + a;
     float* z = work + 2ull * total + a;
@@ -75,8 +82,8 @@ extern "C" __global__ void spmv_power_f32(const unsigned int* __restrict__ adj,
             unsigned int v = sets[base + a + r];
             float dv = dinv[v];
             float acc = dv * dv * x[r];
-            for (unsigned int p = adj[v]; p < adj[v + 1u]; ++p) {
-                unsigned int c = adj[tdx + p];
+            for (unsigned int e = adj[v]; e < adj[v + 1u]; ++e) {
+                unsigned int c = adj[tdx + e];
                 unsigned int j = find_member(sets, c, base + a, base + a + k);
                 if (j != 0xffffffffu) acc += dv * dinv[c] * x[j - base - a];
             }
@@ -88,8 +95,8 @@ extern "C" __global__ void spmv_power_f32(const unsigned int* __restrict__ adj,
             unsigned int c = sets[base + a + r];
             float dc = dinv[c];
             float acc = dc * dc * y[r];
-            for (unsigned int p = adjt[c]; p < adjt[c + 1u]; ++p) {
-                unsigned int rr = adjt[tdx + p];
+            for (unsigned int e = adjt[c]; e < adjt[c + 1u]; ++e) {
+                unsigned int rr = adjt[tdx + e];
                 unsigned int j = find_member(sets, rr, base + a, base + a + k);
                 if (j != 0xffffffffu) acc += dinv[rr] * dc * y[j - base - a];
             }
@@ -99,14 +106,8 @@ extern "C" __global__ void spmv_power_f32(const unsigned int* __restrict__ adj,
         }
         red_a[l] = dot;
         red_b[l] = nz;
-        __syncthreads();
-        for (unsigned int s = 128u; s > 0u; s >>= 1) {
-            if (l < s) {
-                red_a[l] += red_a[l + s];
-                red_b[l] += red_b[l + s];
-            }
-            __syncthreads();
-        }
+        block_sum(red_a);
+        block_sum(red_b);
         if (l == 0u) {
             float new_sigma = sqrtf(fmaxf(red_a[0], 0.0f));
             float zn = sqrtf(red_b[0]);
@@ -116,12 +117,12 @@ extern "C" __global__ void spmv_power_f32(const unsigned int* __restrict__ adj,
                 scale = 0.0f;
             } else {
                 scale = 1.0f / zn;
-                bool done = fabsf(new_sigma - sigma) <= tol * new_sigma;
+                bool done = fabsf(new_sigma - sigma) <= p.tol * new_sigma;
                 sigma = new_sigma;
                 if (done && it > 1u) state = 1u;
             }
-            if (state == 0u && it >= max_iter) state = 2u;
-            stop = (state != 0u || here >= iters) ? 1u : 0u;
+            if (state == 0u && it >= p.max_iter) state = 2u;
+            stop = (state != 0u || here >= p.iters) ? 1u : 0u;
         }
         __syncthreads();
         float sc = scale;

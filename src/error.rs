@@ -69,6 +69,17 @@ pub enum Error {
         /// What happened.
         msg: String,
     },
+    /// A call into a GPU API (CUDA driver, NVRTC, cuBLAS, wgpu) failed; the API's error is the source.
+    #[error("{backend} backend: {what}: {source}")]
+    Device {
+        /// Backend name (cuda, wgpu).
+        backend: &'static str,
+        /// What graphreach was doing (which buffer, kernel or file).
+        what: String,
+        /// The API's error.
+        #[source]
+        source: DeviceError,
+    },
     /// A GPU allocation did not fit.
     #[error("{backend} backend: out of device memory allocating {bytes} bytes for {what}; use a smaller --batch-width or --backend cpu")]
     OutOfMemory {
@@ -94,6 +105,53 @@ pub enum Error {
     /// The run was interrupted by the user (Ctrl-C); state was saved where possible.
     #[error("interrupted: {0}")]
     Interrupted(String),
+}
+
+/// The error of the GPU API behind an [`Error::Device`] (only the compiled-in APIs have variants).
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    /// A CUDA driver call failed.
+    #[cfg(feature = "cuda")]
+    #[error("{0}")]
+    CudaDriver(#[from] cudarc::driver::DriverError),
+    /// NVRTC could not compile a kernel (the compile log is in the message of the [`Error::Device`]).
+    #[cfg(feature = "cuda")]
+    #[error("{}", nvrtc_summary(.0))]
+    Nvrtc(#[from] cudarc::nvrtc::CompileError),
+    /// A cuBLAS call failed.
+    #[cfg(feature = "cuda")]
+    #[error("{0}")]
+    Cublas(#[from] cudarc::cublas::result::CublasError),
+    /// wgpu reported a validation, out-of-memory or internal error.
+    #[cfg(feature = "wgpu")]
+    #[error("{0}")]
+    Wgpu(#[from] wgpu::Error),
+    /// wgpu could not open the adapter's device.
+    #[cfg(feature = "wgpu")]
+    #[error("{0}")]
+    RequestDevice(#[from] wgpu::RequestDeviceError),
+    /// Waiting for the wgpu device failed.
+    #[cfg(feature = "wgpu")]
+    #[error("{0}")]
+    Poll(#[from] wgpu::PollError),
+    /// Mapping a wgpu buffer for reading failed.
+    #[cfg(feature = "wgpu")]
+    #[error("{0}")]
+    Map(#[from] wgpu::BufferAsyncError),
+    /// Reading a mapped wgpu buffer failed.
+    #[cfg(feature = "wgpu")]
+    #[error("{0}")]
+    MapRange(#[from] wgpu::MapRangeError),
+}
+
+/// The NVRTC status of a compile error, without its log (the log goes into the message).
+#[cfg(feature = "cuda")]
+fn nvrtc_summary(e: &cudarc::nvrtc::CompileError) -> String {
+    use cudarc::nvrtc::CompileError as C;
+    match e {
+        C::CompileError { nvrtc, .. } => format!("{nvrtc:?}"),
+        other => format!("{other:?}"),
+    }
 }
 
 /// Items a [`preview_list`] shows before counting the rest.
@@ -143,7 +201,7 @@ impl Error {
             | Error::WouldOverwrite(_)
             | Error::H5ad { .. }
             | Error::Json { .. } => 2,
-            Error::Backend { .. } | Error::OutOfMemory { .. } => 3,
+            Error::Backend { .. } | Error::Device { .. } | Error::OutOfMemory { .. } => 3,
             Error::Computation(_) => 4,
             Error::Interrupted(_) => 130,
         }

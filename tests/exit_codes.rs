@@ -1,7 +1,7 @@
 //! Exit codes name the kind of failure: a training run that diverges on valid input is a failed
 //! computation (4), not bad input (2).
 
-use graphreach::gears::toy::{toy_dataset, ToySpec};
+use graphreach::gears::fixtures::{toy_dataset, ToySpec};
 use std::process::Command;
 
 #[test]

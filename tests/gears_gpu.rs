@@ -9,18 +9,19 @@
 //! GRAPHREACH_REQUIRE_CUDA=1 makes that a failure).
 
 use graphreach::data::Dataset;
-use graphreach::gears::adam::Adam;
-use graphreach::gears::config::GearsConfig;
+use graphreach::gears::train::adam::Adam;
+use graphreach::gears::train::config::GearsConfig;
 use graphreach::gears::device::model::DeviceModel;
 use graphreach::gears::device::ops::{self as dops, DMat, HostCsr};
-use graphreach::gears::device::{Gemm, TrainDevice};
-use graphreach::gears::graph_norm::Propagation;
-use graphreach::gears::mat::Mat;
-use graphreach::gears::model::GearsModel;
-use graphreach::gears::ops;
-use graphreach::gears::prepare::{coexpression_graph, condition_nodes, ConditionMeans};
-use graphreach::gears::toy::{toy_dataset, ToySpec};
-use graphreach::gears::train::TrainContext;
+use graphreach::backend::device::{Gemm, GpuDevice};
+use graphreach::gears::net::propagation::Propagation;
+use graphreach::gears::net::mat::Mat;
+use graphreach::gears::net::model::GearsModel;
+use graphreach::gears::net::ops;
+use graphreach::gears::dataset::conditions::{coexpression_graph, condition_nodes};
+use graphreach::gears::dataset::means::ConditionMeans;
+use graphreach::gears::fixtures::{toy_dataset, ToySpec};
+use graphreach::gears::train::fit::TrainContext;
 use graphreach::rng::SplitMix64;
 
 fn required(var: &str) -> bool {
@@ -28,8 +29,8 @@ fn required(var: &str) -> bool {
 }
 
 #[cfg(feature = "wgpu")]
-fn with_wgpu(test: &str, f: impl FnOnce(&graphreach::gears::device::wgpu::WgpuTrain)) {
-    match graphreach::gears::device::wgpu::WgpuTrain::open(true) {
+fn with_wgpu(test: &str, f: impl FnOnce(&graphreach::backend::wgpu::WgpuCtx)) {
+    match graphreach::backend::wgpu::WgpuCtx::open(true) {
         Ok(d) => {
             eprintln!("{test}: wgpu on {}", d.describe());
             f(&d)
@@ -60,15 +61,15 @@ fn close(what: &str, a: &[f32], b: &[f32], tol: f64) {
     assert!(e <= tol, "{what}: relative error {e:.3e} over {tol:.0e}");
 }
 
-fn up<D: TrainDevice>(d: &D, m: &Mat<f32>) -> DMat<D::Buf> {
+fn up<D: GpuDevice>(d: &D, m: &Mat<f32>) -> DMat<D::Buf> {
     DMat { buf: d.upload("test", &m.data).unwrap(), rows: m.rows, cols: m.cols }
 }
 
-fn down<D: TrainDevice>(d: &D, m: &DMat<D::Buf>) -> Vec<f32> {
+fn down<D: GpuDevice>(d: &D, m: &DMat<D::Buf>) -> Vec<f32> {
     d.download("test", &m.buf, m.len()).unwrap()
 }
 
-fn check_gemm<D: TrainDevice>(d: &D) {
+fn check_gemm<D: GpuDevice>(d: &D) {
     let mut rng = SplitMix64::new(1);
     for &(m, n, k) in &[(1, 1, 1), (31, 17, 33), (257, 5, 16), (3, 40, 257)] {
         for ta in [false, true] {
@@ -98,7 +99,7 @@ fn check_gemm<D: TrainDevice>(d: &D) {
     }
 }
 
-fn check_batchnorm_linear_relu<D: TrainDevice>(d: &D) {
+fn check_batchnorm_linear_relu<D: GpuDevice>(d: &D) {
     let mut rng = SplitMix64::new(2);
     for &(r, c) in &[(1, 3), (31, 7), (300, 33)] {
         let x = Mat::from_vec(r, c, randv(r * c, &mut rng));
@@ -143,9 +144,9 @@ fn check_batchnorm_linear_relu<D: TrainDevice>(d: &D) {
         close("linear forward", &down(d, &dops::linear_fwd(d, &xd, &wdv, &bdv).unwrap()), &lin.data, 1e-5);
         let dl = Mat::from_vec(r, 5, randv(r * 5, &mut rng));
         let (mut dw, mut dbias) = (Mat::zeros(5, c), vec![0f32; 5]);
-        let dxl = ops::linear_bwd(&x, &w, &dl, &mut dw, &mut dbias, true).unwrap();
+        let dxl = ops::linear_bwd(&x, &w, &dl, &mut dw, &mut dbias);
         let (dwd, dbd2) = (d.zeros("dw", 5 * c).unwrap(), d.zeros("db", 5).unwrap());
-        let dxd = dops::linear_bwd(d, &xd, &wdv, &up(d, &dl), &dwd, &dbd2, true).unwrap().unwrap();
+        let dxd = dops::linear_bwd(d, &xd, &wdv, &up(d, &dl), &dwd, &dbd2).unwrap();
         close("linear dx", &down(d, &dxd), &dxl.data, 1e-5);
         close("linear dw", &d.download("dw", &dwd, 5 * c).unwrap(), &dw.data, 1e-5);
         close("linear db", &d.download("db", &dbd2, 5).unwrap(), &dbias, 1e-5);
@@ -157,7 +158,30 @@ fn check_batchnorm_linear_relu<D: TrainDevice>(d: &D) {
     }
 }
 
-fn check_propagation<D: TrainDevice>(d: &D) {
+/// Eval-mode BatchNorm (running statistics, with and without ReLU) against the CPU op, on row
+/// counts 1, 31 and 257 (not multiples of the 256-wide workgroup) and odd column counts.
+fn check_bn_eval<D: GpuDevice>(d: &D) {
+    let mut rng = SplitMix64::new(5);
+    for &r in &[1usize, 31, 257] {
+        for &c in &[1usize, 7, 33] {
+            let x = Mat::from_vec(r, c, randv(r * c, &mut rng));
+            let gamma = randv(c, &mut rng);
+            let beta = randv(c, &mut rng);
+            let rm = randv(c, &mut rng);
+            let rv: Vec<f32> = (0..c).map(|_| 0.05 + rng.unit() as f32 * 3.0).collect();
+            let y = ops::bn_eval_fwd(&x, &gamma, &beta, &rm, &rv);
+            let (xd, gd, bd, rmd, rvd) = (up(d, &x), d.upload("g", &gamma).unwrap(), d.upload("b", &beta).unwrap(), d.upload("rm", &rm).unwrap(), d.upload("rv", &rv).unwrap());
+            close(&format!("bn eval {r}x{c}"), &down(d, &dops::bn_eval(d, &xd, &gd, &bd, &rmd, &rvd, false).unwrap()), &y.data, 1e-5);
+            let mut yr = y.clone();
+            ops::relu_inplace(&mut yr);
+            let got = down(d, &dops::bn_eval(d, &xd, &gd, &bd, &rmd, &rvd, true).unwrap());
+            close(&format!("bn eval + relu {r}x{c}"), &got, &yr.data, 1e-5);
+            assert!(got.iter().zip(&yr.data).all(|(a, b)| (*a == 0.0) == (*b == 0.0) || a.abs().max(b.abs()) < 1e-5), "bn eval + relu {r}x{c}: zeros differ");
+        }
+    }
+}
+
+fn check_propagation<D: GpuDevice>(d: &D) {
     let mut rng = SplitMix64::new(3);
     for &n in &[1usize, 31, 257] {
         let (mut s, mut t, mut w) = (Vec::new(), Vec::new(), Vec::new());
@@ -223,8 +247,7 @@ fn toy_context<'a>(data: &'a Dataset, names: &[String], go: Propagation, cfg: Ge
 fn cpu_step(ctx: &TrainContext, model: &mut GearsModel<f32>, adam: &mut Adam<f32>, batch: &[u32], lr: f64) -> (Mat<f32>, f64, GearsModel<f32>) {
     model.renorm_embeddings();
     let b = ctx.step_batch(batch);
-    let (delta, cache) = model.forward(&ctx.coexpr, &ctx.go, &b.input, true);
-    let cache = cache.unwrap();
+    let (delta, cache) = model.forward_train(&ctx.coexpr, &ctx.go, &b.input);
     let out = ctx.batch_loss(&delta, &b);
     let mut grad = model.zeros_like();
     model.backward(&ctx.coexpr, &ctx.go, &b.input, &cache, &out.d_delta, &mut grad);
@@ -240,7 +263,7 @@ fn cpu_step(ctx: &TrainContext, model: &mut GearsModel<f32>, adam: &mut Adam<f32
 /// tight tolerances. Without, the device state (weights, moments, running statistics) carries
 /// over: Adam's near-sign first updates then amplify rounding differences of near-zero gradients,
 /// so later steps are only compared at 500 times the tolerances (a check that state carries over).
-fn check_training_steps<D: TrainDevice>(d: &D, pos_quirk: bool, resync: bool) {
+fn check_training_steps<D: GpuDevice>(d: &D, pos_quirk: bool, resync: bool) {
     let (data, names, go) = toy_setup();
     let cfg = GearsConfig { hidden: 24, batch_size: 37, pos_quirk, ..Default::default() };
     let ctx = toy_context(&data, &names, go, cfg);
@@ -335,8 +358,8 @@ fn check_training_steps<D: TrainDevice>(d: &D, pos_quirk: bool, resync: bool) {
     }
 }
 
-fn check_adam<D: TrainDevice>(d: &D) {
-    use graphreach::gears::adam::AdamConfig;
+fn check_adam<D: GpuDevice>(d: &D) {
+    use graphreach::gears::train::adam::AdamConfig;
     use graphreach::gears::device::ops::AdamScalars;
     let mut model = GearsModel::<f32>::init(7, 5, 3, 1);
     let mut adam = Adam::new(&model, AdamConfig::default());
@@ -397,8 +420,8 @@ fn wgpu_training_steps_match_the_cpu_trainer() {
 }
 
 #[cfg(feature = "cuda")]
-fn with_cuda(test: &str, f: impl FnOnce(&graphreach::gears::device::cuda::CudaTrain)) {
-    match graphreach::gears::device::cuda::CudaTrain::open() {
+fn with_cuda(test: &str, f: impl FnOnce(&graphreach::backend::cuda::CudaCtx)) {
+    match graphreach::backend::cuda::CudaCtx::open().and_then(|d| d.prepare_gemm().map(|()| d)) {
         Ok(d) => {
             eprintln!("{test}: cuda on {}", d.describe());
             f(&d)
@@ -414,6 +437,7 @@ fn cuda_ops_match_cpu() {
     with_cuda("ops", |d| {
         check_gemm(d);
         check_batchnorm_linear_relu(d);
+        check_bn_eval(d);
         check_propagation(d);
         check_adam(d);
     });
@@ -430,13 +454,68 @@ fn cuda_training_steps_match_the_cpu_trainer() {
     });
 }
 
+/// Embeddings from the eval-mode device forward ([`DeviceModel::forward_eval`]) against the CPU
+/// reference, for both kinds, a model trained for one epoch (running statistics in use), with and
+/// without the positional quirk, on more perturbations than one device chunk when the device's
+/// chunk is small: every value within 1e-5 of its row's largest value (f32 reassociation only).
+fn check_embed<D: GpuDevice>(d: &D) {
+    use graphreach::gears::eval::embed::{embed_on_cpu, EmbedKind, EmbedPert};
+    use graphreach::gears::device::embed::{chunk_size, embed_on_device};
+    use graphreach::gears::train::checkpoint::{ModelFile, ModelMeta};
+    use graphreach::gears::train::fit::Hooks;
+    for pos_quirk in [false, true] {
+        let (data, names, go) = toy_setup();
+        let cfg = GearsConfig { hidden: 16, batch_size: 32, epochs: 1, pos_quirk, ..Default::default() };
+        let ctx = toy_context(&data, &names, go, cfg.clone());
+        let mut state = ctx.new_state();
+        ctx.fit(&mut state, Hooks::default(), &mut |_| Ok(())).unwrap();
+        let meta = ModelMeta { config: cfg, dataset: data.name.clone(), genes: data.gene_names.clone(), pert_names: names.clone(), graph: "toy".into(), train_conditions: vec![], val_conditions: vec![], epoch: 1 };
+        let mf = ModelFile { model: state.model.clone(), coexpr: ctx.coexpr.clone(), go: ctx.go.clone(), meta };
+        // Every GO node alone (4 of them without cells), and doubles.
+        let mut perts: Vec<EmbedPert> = (0..16u32).map(|i| EmbedPert { name: names[i as usize].clone(), nodes: vec![i] }).collect();
+        perts.extend((0..70u32).map(|i| EmbedPert { name: format!("double{i}"), nodes: vec![i % 16, (i * 7 + 3) % 16] }));
+        assert!(perts.len() > chunk_size(d, data.n_genes(), 16), "more perturbations than one device chunk");
+        for kind in [EmbedKind::MeanExpression, EmbedKind::CrossGene] {
+            let cpu = embed_on_cpu(&mf, &perts, kind, &ctx.means.ctrl).unwrap();
+            let dev = embed_on_device(d, &mf, &perts, kind, &ctx.means.ctrl).unwrap();
+            assert_eq!((dev.names.clone(), dev.dim), (cpu.names.clone(), cpu.dim));
+            let mut worst = 0f64;
+            for i in 0..cpu.len() {
+                let scale = cpu.row(i).iter().fold(0f64, |m, v| m.max(v.abs()));
+                let diff = dev.row(i).iter().zip(cpu.row(i)).fold(0f64, |m, (a, b)| m.max((a - b).abs()));
+                worst = worst.max(diff / scale);
+            }
+            eprintln!("embed {kind:?} pos_quirk {pos_quirk}: largest relative difference {worst:.2e}");
+            assert!(worst <= 1e-5, "embed {kind:?} pos_quirk {pos_quirk}: device vs cpu {worst:.2e}");
+        }
+    }
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_bn_eval_matches_cpu() {
+    with_wgpu("bn eval", check_bn_eval);
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_embeddings_match_the_cpu() {
+    with_wgpu("embeddings", check_embed);
+}
+
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_embeddings_match_the_cpu() {
+    with_cuda("embeddings", check_embed);
+}
+
 /// Two epochs of the real loop on the device next to the CPU loop: the start-up check passes,
 /// the per-epoch losses agree (up to the divergence of near-zero-gradient parameters, see
 /// `check_training_steps`), the host state is synchronised every epoch (validation metrics,
 /// Adam step counts) and the loss decreases.
-fn check_fit<D: TrainDevice>(d: &D) {
+fn check_fit<D: GpuDevice>(d: &D) {
     use graphreach::gears::device::train::{fit_on_device, self_check};
-    use graphreach::gears::train::Hooks;
+    use graphreach::gears::train::fit::Hooks;
     let (data, names, go) = toy_setup();
     let cfg = GearsConfig { hidden: 16, batch_size: 32, epochs: 2, lr: 3e-3, ..Default::default() };
     let ctx = toy_context(&data, &names, go, cfg);
@@ -475,4 +554,36 @@ fn wgpu_fit_matches_the_cpu_loop() {
 #[test]
 fn cuda_fit_matches_the_cpu_loop() {
     with_cuda("fit", check_fit);
+}
+
+/// A training step on wgpu is one submission and one wait: the launches of step k's backward,
+/// running statistics and Adam update are recorded into the command encoder that step k + 1's
+/// forward adds to, and that encoder is submitted when δ is read back for the host-side loss. The
+/// epoch's synchronisation (weights, statistics and Adam moments) is one more submission and wait.
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_training_step_is_one_submission() {
+    use graphreach::gears::device::train::device_step;
+    with_wgpu("submissions per step", |d| {
+        let (data, names, go) = toy_setup();
+        let cfg = GearsConfig { hidden: 16, batch_size: 32, ..Default::default() };
+        let ctx = toy_context(&data, &names, go, cfg);
+        let mut state = ctx.new_state();
+        let mut dm = DeviceModel::upload(d, &state.model, &state.adam, &ctx.coexpr).unwrap();
+        let examples = ctx.examples();
+        d.flush().unwrap();
+        for (k, batch) in examples.chunks_exact(32).take(4).enumerate() {
+            let before = d.stats();
+            device_step(&ctx, &mut dm, batch, 1e-3).unwrap();
+            let s = d.stats() - before;
+            eprintln!("step {k}: {} launches, {} submission(s), {} wait(s); {} launches left recorded", s.launches, s.submits, s.waits, d.pending_launches());
+            assert!(s.launches > 50, "step {k}: only {} launches", s.launches);
+            assert_eq!((s.submits, s.waits), (1, 1), "step {k}");
+            assert!(d.pending_launches() > 0, "the backward and Adam launches wait for the next submission");
+        }
+        let before = d.stats();
+        dm.download(&mut state.model, &mut state.adam).unwrap();
+        let s = d.stats() - before;
+        assert_eq!((s.submits, s.waits, d.pending_launches()), (1, 1, 0), "epoch synchronisation");
+    });
 }

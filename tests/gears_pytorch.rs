@@ -43,15 +43,16 @@
 //! zero in exact arithmetic (biases of linear layers followed by BatchNorm): rounding noise picks
 //! the sign of Adam's first step there. The f64 comparison above is the strict one.
 
+use graphreach::data::de::compute_de;
 use graphreach::data::{CsrMatrix, Dataset};
-use graphreach::gears::adam::{Adam, AdamConfig};
-use graphreach::gears::graph_norm::Propagation;
-use graphreach::gears::loss::{autofocus_loss, LossCell, DIRECTION_LAMBDA};
-use graphreach::gears::mat::Mat;
-use graphreach::gears::model::GearsModel;
-use graphreach::gears::prepare::{condition_nodes, ConditionMeans};
-use graphreach::gears::toy::compute_de;
-use graphreach::gears::train::TrainContext;
+use graphreach::gears::train::adam::{Adam, AdamConfig};
+use graphreach::gears::net::propagation::Propagation;
+use graphreach::gears::train::loss::{autofocus_loss, LossCell, DIRECTION_LAMBDA};
+use graphreach::gears::net::mat::Mat;
+use graphreach::gears::net::model::GearsModel;
+use graphreach::gears::dataset::conditions::condition_nodes;
+use graphreach::gears::dataset::means::ConditionMeans;
+use graphreach::gears::train::fit::TrainContext;
 use graphreach::gears::GearsConfig;
 use safetensors::{Dtype, SafeTensors};
 use serde_json::Value;
@@ -165,7 +166,7 @@ fn fixture() -> Fixture {
         ctrl_pairing: u32s(&meta["ctrl_pairing"]),
         ..Default::default()
     };
-    data.de = compute_de(&data);
+    data.de = compute_de(&data.x, &data.cell_condition, data.conditions.len()).0;
     // GEARS's dict_filter (non_zeros_gene_idx) is what our DE computes as non_zeros.
     for (c, name) in data.conditions.iter().enumerate().skip(1) {
         assert_eq!(data.de[c].non_zeros, u32s(&meta["dict_filter"][name]), "non-zero genes of {name}");
@@ -261,7 +262,12 @@ fn one_pass(f: &Fixture, ctx: &TrainContext, model: &mut GearsModel<f64>, cells:
             LossCell { group: gr, condition: cond, genes: (cond != 0).then(|| f.data.de[cond as usize].non_zeros.as_slice()) }
         })
         .collect();
-    let (delta, cache) = model.forward(&ctx.coexpr, &ctx.go, &inp, train);
+    let (delta, cache) = if train {
+        let (delta, cache) = model.forward_train(&ctx.coexpr, &ctx.go, &inp);
+        (delta, Some(cache))
+    } else {
+        (model.forward_eval(&ctx.coexpr, &ctx.go, &inp), None)
+    };
     let mut pred = Vec::new();
     for (i, &gr) in cell_group.iter().enumerate() {
         pred.extend((0..g).map(|j| delta.row(gr)[j] + x.row(i)[j]));

@@ -6,7 +6,7 @@
 mod gpu_common;
 
 use gpu_common::for_each_gpu;
-use graphreach::graph::gobuild::{build, read_gene2go, read_universe, CpuJaccard, GoBuildConfig, GoGraph, GoIndex, JaccardTopK};
+use graphreach::graph::go_build::{build, read_gene2go, read_universe, CpuJaccard, GoBuildConfig, GoGraph, GoIndex, JaccardTopK};
 use graphreach::rng::SplitMix64;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -90,7 +90,7 @@ fn small_wgpu_tiles_match_cpu() {
 }
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/go").join(name)
+    gpu_common::project_dir().join("data/go").join(name)
 }
 
 #[test]

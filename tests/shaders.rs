@@ -1,9 +1,11 @@
 //! Kernel sources checked without a device: every WGSL file parses and validates with naga and
 //! declares each entry of `backend::source::ENTRIES` with the documented bindings; every entry is
-//! also declared in the `.cu` twin; with NVRTC present, every `.cu` compiles (set
+//! also declared in the `.cu` twin, which takes the same `Params` struct by value as its last
+//! argument and uses the helpers of `kernels/common.cuh` instead of its own; with NVRTC present,
+//! every `.cu` compiles with `common.cuh` put in front, as the CUDA backend loads it (set
 //! `GRAPHREACH_REQUIRE_NVRTC=1` to fail instead of skipping when NVRTC is missing).
 
-use graphreach::backend::source::{Family, ENTRIES};
+use graphreach::backend::source::{Family, COMMON_CUH, ENTRIES};
 
 fn validate(family: Family) -> naga::Module {
     let module = naga::front::wgsl::parse_str(family.wgsl()).unwrap_or_else(|e| panic!("kernels/{}.wgsl: {}", family.name(), e.emit_to_string(family.wgsl())));
@@ -30,7 +32,38 @@ fn entries_exist_in_wgsl_and_cuda_with_the_documented_bindings() {
         bindings.sort_unstable();
         assert!(e.bindings.iter().chain([&e.params_binding]).all(|b| bindings.contains(b)), "{}: bindings {:?} not all declared", e.name, e.bindings);
         assert_eq!(*bindings.last().unwrap(), e.params_binding, "{}: params must be the last binding", e.name);
-        assert!(e.family.cuda().contains(&format!("void {}(", e.name)), "{} missing from kernels/{}.cu", e.name, e.family.name());
+        let cu = e.family.cuda();
+        let at = cu.find(&format!("void {}(", e.name)).unwrap_or_else(|| panic!("{} missing from kernels/{}.cu", e.name, e.family.name()));
+        let signature = &cu[at..at + cu[at..].find(')').expect("closing parenthesis")];
+        let args: Vec<&str> = signature.split(',').map(str::trim).collect();
+        assert_eq!(args.len(), e.bindings.len() + 1, "{}: {} buffers then Params expected in kernels/{}.cu", e.name, e.bindings.len(), e.family.name());
+        assert_eq!(*args.last().unwrap(), "const Params p", "{}: Params by value must be the last argument", e.name);
+    }
+}
+
+/// Fields of `struct Params` in a `.cu` file (all 4 bytes wide).
+fn cuda_params_words(cu: &str) -> usize {
+    let at = cu.find("struct Params {").expect("struct Params");
+    let body = &cu[at + 15..at + cu[at..].find("};").expect("end of struct Params")];
+    body.split(';').filter(|d| !d.trim().is_empty()).map(|d| d.split(',').count()).sum()
+}
+
+#[test]
+fn cuda_files_share_common_cuh_and_declare_the_wgsl_params_layout() {
+    for name in ["flat_block", "flat_thread", "block_sum", "typedef unsigned int u32"] {
+        assert!(COMMON_CUH.contains(name), "common.cuh lacks {name}");
+    }
+    for f in Family::ALL {
+        let cu = f.cuda();
+        for own in ["__device__ __forceinline__ unsigned int flat_block", "block_id()", "gid()", "tid()", "reduce256", "typedef unsigned int u32", "blockIdx.y * gridDim.x"] {
+            assert!(!cu.contains(own), "kernels/{}.cu defines its own {own:?}: use common.cuh", f.name());
+        }
+        let src = f.cuda_source();
+        assert!(src.starts_with("#line 1 \"common.cuh\"") && src.contains(&format!("#line 1 \"{}.cu\"", f.name())), "{}", f.name());
+        let module = validate(f);
+        let (_, ty) = module.types.iter().find(|(_, t)| t.name.as_deref() == Some("Params")).expect("Params struct");
+        let wgsl = ty.inner.size(module.to_ctx()) as usize;
+        assert_eq!(4 * cuda_params_words(cu), wgsl, "kernels/{}: CUDA and WGSL Params differ in size", f.name());
     }
 }
 

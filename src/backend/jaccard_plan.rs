@@ -9,7 +9,7 @@
 //! target's slot count is min(sum of its terms' posting lengths, n).
 
 use crate::error::{Error, Result};
-use crate::graph::gobuild::{select_top, GoBuildConfig, GoEdge, GoIndex, TargetBatch, ThresholdTable};
+use crate::graph::go_build::{select_top, GoBuildConfig, GoEdge, GoIndex, TargetBatch, ThresholdTable};
 use rayon::prelude::*;
 use std::ops::Range;
 
@@ -110,7 +110,7 @@ pub fn plan_tiles(index: &GoIndex, targets: Range<u32>, max_rows: usize, max_slo
 
 /// Turns one tile's kernel output (`n_out[i]` pairs of target `i` from slot `out_off[i]`, as
 /// `(source, count)` word pairs in `out`) into sorted top-`keep` rows per target, like
-/// [`crate::graph::gobuild::CpuJaccard`]. Returns the rows and the number of pairs written.
+/// [`crate::graph::go_build::CpuJaccard`]. Returns the rows and the number of pairs written.
 pub fn collect_tile(index: &GoIndex, tile: &JaccardTile, n_out: &[u32], out: &[u32], keep: usize, backend: &'static str) -> Result<(Vec<Vec<GoEdge>>, u64)> {
     let n = tile.targets.len();
     if n_out.len() < n || out.len() < 2 * tile.slots() {

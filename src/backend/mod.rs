@@ -3,8 +3,11 @@
 //! is the reference twin; the CUDA and wgpu backends implement the same trait and must give
 //! identical selections.
 //!
-//! GPU kernels live in `kernels/` ([`source`]); host-side tiling and packing shared by both GPU
-//! backends is in [`gpu_plan`]. Device memory, with n nodes, e edges of the hop adjacency,
+//! GPU kernels live in `kernels/` ([`source`]). Each GPU API implements one host layer,
+//! [`device::GpuDevice`] (buffers, uploads, downloads, launches, an optional GEMM), in its
+//! `ctx.rs`; the selection kernels' host code is written once over it ([`gpu::GpuBackend`]), as is
+//! the GEARS device trainer; host-side tiling and packing is in [`gpu_plan`]. [`choice`] holds the
+//! one `--backend` rule. Device memory, with n nodes, e edges of the hop adjacency,
 //! C candidates, balls B_i and words W = 2 * ceil(n / 64) u32 words per bitset row:
 //!
 //! * balls: the CSR (4(n + 1) + 4e bytes) plus, per tile of R seed sets, three bitset buffers of
@@ -23,15 +26,18 @@
 //! * GO graph builder (`graph build`): see [`jaccard_plan`] (the packed index once, plus per tile
 //!   of R targets 4Rn bytes of counters and 8 bytes per candidate slot).
 
+pub mod choice;
 pub mod cpu;
 pub mod cuda;
+pub mod device;
+pub mod gpu;
 pub mod gpu_plan;
 pub mod jaccard_plan;
 pub mod source;
 pub mod wgpu;
 
 use crate::error::Result;
-use crate::graph::gobuild::{CpuJaccard, JaccardTopK};
+use crate::graph::go_build::{CpuJaccard, JaccardTopK};
 use crate::graph::Csr;
 use crate::graph::sets::{BallLayout, BallSet, SetList};
 use serde::Serialize;
@@ -168,25 +174,21 @@ pub trait Backend: Send + Sync {
     }
 }
 
-/// The backend that `choice` resolves to, with a note on why others were skipped (printed on stderr).
+/// The backend that `choice` resolves to (the rule of [`choice::resolve`]), with a note on why
+/// others were skipped (printed on stderr).
 pub fn select_backend(choice: BackendChoice) -> Result<(Box<dyn Backend>, Vec<String>)> {
-    let mut notes = Vec::new();
-    match choice {
-        BackendChoice::Cpu => Ok((Box::new(cpu::CpuBackend::new()), notes)),
-        BackendChoice::Cuda => gpu_cuda().map(|b| (b, notes)),
-        BackendChoice::Wgpu => gpu_wgpu(true).map(|b| (b, notes)),
-        BackendChoice::Auto => {
-            match gpu_cuda() {
-                Ok(b) => return Ok((b, notes)),
-                Err(e) => notes.push(format!("skipped cuda: {e}")),
-            }
-            match gpu_wgpu(false) {
-                Ok(b) => return Ok((b, notes)),
-                Err(e) => notes.push(format!("skipped wgpu: {e}")),
-            }
-            Ok((Box::new(cpu::CpuBackend::new()), notes))
+    struct IntoBackend;
+    impl choice::DeviceTask for IntoBackend {
+        type Output = Box<dyn Backend>;
+        fn on_cpu(self) -> Box<dyn Backend> {
+            Box::new(cpu::CpuBackend::new())
+        }
+        fn on_gpu<D: device::GpuDevice + 'static>(self, dev: D) -> Box<dyn Backend> {
+            Box::new(gpu::GpuBackend::new(dev))
         }
     }
+    let (dev, notes) = choice::open_device(choice, choice::Needs::default())?;
+    Ok((dev.run(IntoBackend), notes))
 }
 
 fn gpu_cuda() -> Result<Box<dyn Backend>> {

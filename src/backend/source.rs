@@ -1,9 +1,15 @@
 //! The kernel sources of the GPU backends, embedded at build time from `kernels/`.
 //!
-//! Each family has a CUDA C file (compiled with NVRTC at run time) and a WGSL twin with the same
-//! entry names and argument order. An entry's arguments are the family's bindings it uses, in
-//! binding order, then the scalar parameters (one uniform struct in WGSL, trailing scalar
-//! arguments in CUDA). [`ENTRIES`] records which bindings each entry uses.
+//! Each family has a CUDA C file (compiled with NVRTC at run time, with `kernels/common.cuh` put
+//! in front: [`Family::cuda_source`]) and a WGSL twin with the same entry names and argument order.
+//! An entry's arguments are the family's bindings it uses, in binding order, then the family's
+//! `Params` struct (the uniform in WGSL, the last argument, by value, in CUDA), so both APIs
+//! launch the same way ([`crate::backend::device::GpuDevice::launch`]). [`ENTRIES`] records which
+//! bindings each entry uses.
+
+/// `kernels/common.cuh`: the helpers every `.cu` file shares (flattened block and thread ids,
+/// block sums), put in front of each file at load time since NVRTC is given no include path.
+pub const COMMON_CUH: &str = include_str!("../../kernels/common.cuh");
 
 /// A kernel family: one `.cu` and one `.wgsl` file in `kernels/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,7 +41,7 @@ impl Family {
         }
     }
 
-    /// The CUDA C source.
+    /// The family's CUDA C file as written (without [`COMMON_CUH`]).
     pub fn cuda(self) -> &'static str {
         match self {
             Family::Reach => include_str!("../../kernels/reach.cu"),
@@ -44,6 +50,12 @@ impl Family {
             Family::Jaccard => include_str!("../../kernels/jaccard.cu"),
             Family::Gears => include_str!("../../kernels/gears.cu"),
         }
+    }
+
+    /// The CUDA C source NVRTC compiles: [`COMMON_CUH`], then the family's file, with `#line`
+    /// directives so compile errors name `common.cuh` or the `.cu` file and its own line numbers.
+    pub fn cuda_source(self) -> String {
+        format!("#line 1 \"common.cuh\"\n{COMMON_CUH}\n#line 1 \"{}.cu\"\n{}", self.name(), self.cuda())
     }
 
     /// The WGSL source.
@@ -112,6 +124,8 @@ pub mod gears {
     pub const BN_STATS: Entry = Entry { family: Family::Gears, name: "gears_bn_stats", bindings: &[0, 1, 2], params_binding: 9 };
     /// `gears_bn_apply`.
     pub const BN_APPLY: Entry = Entry { family: Family::Gears, name: "gears_bn_apply", bindings: &[0, 1, 2, 3, 4, 5], params_binding: 9 };
+    /// `gears_bn_eval`: eval-mode BatchNorm with the running statistics (optionally with ReLU).
+    pub const BN_EVAL: Entry = Entry { family: Family::Gears, name: "gears_bn_eval", bindings: &[0, 1, 2, 3, 4, 5], params_binding: 9 };
     /// `gears_bn_running`.
     pub const BN_RUNNING: Entry = Entry { family: Family::Gears, name: "gears_bn_running", bindings: &[0, 1, 2], params_binding: 9 };
     /// `gears_bn_bwd_reduce`.
@@ -139,13 +153,13 @@ pub mod gears {
     /// `gears_renorm`.
     pub const RENORM: Entry = Entry { family: Family::Gears, name: "gears_renorm", bindings: &[0], params_binding: 9 };
     /// Every entry of the family.
-    pub const ALL: [Entry; 20] = [FILL, AXPBYZ, ROWS_BCAST, GEMM, COLSUM, BN_STATS, BN_APPLY, BN_RUNNING, BN_BWD_REDUCE, BN_BWD_DX, RELU_BWD, SPMM, GRID, INDV1_FWD, INDV1_BWD_W, INDV1_BWD_X, INDV2_FWD, INDV2_BWD, ADAM, RENORM];
+    pub const ALL: [Entry; 21] = [FILL, AXPBYZ, ROWS_BCAST, GEMM, COLSUM, BN_STATS, BN_APPLY, BN_EVAL, BN_RUNNING, BN_BWD_REDUCE, BN_BWD_DX, RELU_BWD, SPMM, GRID, INDV1_FWD, INDV1_BWD_W, INDV1_BWD_X, INDV2_FWD, INDV2_BWD, ADAM, RENORM];
 }
 
 /// Every entry point of every family.
-pub const ENTRIES: [Entry; 30] = {
+pub const ENTRIES: [Entry; 31] = {
     let base = [REACH_EXPAND, REACH_ADVANCE, REACH_COUNT, REACH_COMPACT, GAINS_DENSE, GAINS_SPARSE, COMMIT_DENSE, COMMIT_SPARSE, SPMV_POWER, JACCARD_CANDIDATES];
-    let mut out = [REACH_EXPAND; 30];
+    let mut out = [REACH_EXPAND; 31];
     let mut i = 0;
     while i < base.len() {
         out[i] = base[i];
@@ -161,7 +175,7 @@ pub const ENTRIES: [Entry; 30] = {
 /// Threads per workgroup (block) of every entry.
 pub const WORKGROUP: u32 = 256;
 
-/// Params of the reach family (WGSL `Params`, CUDA trailing arguments).
+/// Params of the reach family (the `Params` struct of `kernels/reach.{cu,wgsl}`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct ReachParams {

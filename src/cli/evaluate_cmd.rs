@@ -1,12 +1,9 @@
 //! `graphreach evaluate`: evaluate a trained GEARS model (and the baselines) on perturbations.
 
 use crate::error::{Error, Result};
-use crate::gears::checkpoint::load_model;
-use crate::gears::prepare::{condition_nodes, resolve_conditions, ConditionMeans};
-use crate::gears::report::build_report;
-use crate::gears::train::TrainContext;
+use crate::gears::eval::run::{run_evaluation, EvalRun};
+use crate::gears::train::run::PertList;
 use crate::gears::EvalMode;
-use crate::select::pool::{read_names, NameList};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -35,47 +32,8 @@ pub struct EvaluateArgs {
 
 /// Runs `graphreach evaluate`.
 pub fn run_evaluate(a: EvaluateArgs) -> Result<()> {
-    let path = if a.model.is_dir() { a.model.join("model.safetensors") } else { a.model.clone() };
-    let mf = load_model(&path)?;
-    let data = crate::data::load_dataset(&a.data)?;
-    if data.gene_names != mf.meta.genes {
-        return Err(Error::invalid(format!(
-            "{}: the model was trained on {} genes of dataset '{}', which differ from the {} genes of {}",
-            path.display(),
-            mf.meta.genes.len(),
-            mf.meta.dataset,
-            data.gene_names.len(),
-            a.data.display()
-        )));
-    }
-    let mut notes = Vec::new();
-    let test: Vec<u32> = resolve_conditions(&data, &read_names(&a.perts)?, a.skip_missing, &mut notes)?.into_iter().filter(|&c| c != 0).collect();
-    // The training perturbations feed the mean and linear baselines; those absent here are skipped.
-    let train_list = NameList {
-        source: format!("{} (training perturbations)", path.display()),
-        names: mf.meta.train_conditions.iter().enumerate().map(|(i, n)| (i + 1, n.clone())).collect(),
-    };
-    let train = resolve_conditions(&data, &train_list, true, &mut notes).unwrap_or_default();
-    for n in &notes {
-        eprintln!("note: {n}");
-    }
-    let all: Vec<u32> = train.iter().chain(&test).copied().collect();
-    let cond_nodes = condition_nodes(&data, &all, &mf.meta.pert_names, &mf.meta.graph)?;
-    let mut cfg = mf.meta.config.clone();
-    if let Some(m) = a.eval_mode {
-        cfg.eval_mode = m;
-    }
-    let ctx = TrainContext {
-        data: &data,
-        cfg,
-        coexpr: mf.coexpr,
-        go: mf.go,
-        cond_nodes,
-        means: ConditionMeans::new(&data)?,
-        train_conds: train,
-        val_conds: Vec::new(),
-    };
-    let report = build_report(&ctx, &mf.model, &test);
+    let run = EvalRun { model: a.model, data: a.data, perts: PertList::File(a.perts), eval_mode: a.eval_mode, skip_missing: a.skip_missing };
+    let report = run_evaluation(&run, true)?.report;
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Json { path: "metrics".into(), source: e })?;
     eprint!("{}", report.summary_text());
     match &a.out {

@@ -3,7 +3,7 @@
 use super::output::write_file_with;
 use crate::backend::{select_backend, BackendChoice};
 use crate::error::{Error, Result};
-use crate::graph::gobuild::{build, read_gene2go, read_protein_coding, read_universe, GoBuildConfig};
+use crate::graph::go_build::{build, read_gene2go, read_protein_coding, read_universe, GoBuildConfig};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;

@@ -4,6 +4,7 @@
 mod backends_cmd;
 mod bench_cmd;
 mod data_cmd;
+mod embed_cmd;
 mod evaluate_cmd;
 mod graph_build_cmd;
 mod graph_cmd;
@@ -41,6 +42,8 @@ pub enum Command {
     Train(train_cmd::TrainArgs),
     /// Evaluate a trained GEARS model (and the baselines) on perturbations.
     Evaluate(evaluate_cmd::EvaluateArgs),
+    /// Embed perturbations with a trained GEARS model (for the TypiClust / ACS-FW baselines).
+    Embed(embed_cmd::EmbedArgs),
     /// List the compute backends this machine offers (and why others are unavailable).
     Backends(backends_cmd::BackendsArgs),
     /// Time ball construction and greedy selection per backend, with the speedup over the CPU.
@@ -64,6 +67,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stability(a) => select_cmd::run_stability(a),
         Command::Train(a) => train_cmd::run_train(a),
         Command::Evaluate(a) => evaluate_cmd::run_evaluate(a),
+        Command::Embed(a) => embed_cmd::run_embed(a),
         Command::Backends(a) => backends_cmd::run(a),
         Command::Bench(a) => bench_cmd::run(a),
         Command::Prepare(a) => data_cmd::run_prepare(a),

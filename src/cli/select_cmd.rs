@@ -6,6 +6,9 @@ use crate::error::{Error, Result};
 use crate::graph::{io::load_graph, Direction, Graph};
 use crate::select::pool::{all_nodes, apply_exclusions, read_names, resolve_names, Pool};
 use crate::graph::sets::BallLayout;
+use crate::select::al::pca::{PcaConfig, PcaMode};
+use crate::select::al::problem::build_problem;
+use crate::select::al::{read_embeddings, AlConfig, NamedList, Strategy};
 use crate::select::{self, Budget, MaxSpecObjective, Method, NodeWeights, SelectConfig};
 use clap::Args;
 use std::collections::HashSet;
@@ -15,11 +18,29 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct SelectArgs {
     /// Graph: a file (GEARS CSV/TSV, edge list, MatrixMarket; .gz ok), `builtin:NAME` or `gen:NAME`.
+    /// Not read by typiclust and acs-fw (they work on --embeddings).
     #[arg(long, default_value = "builtin:go-k562")]
     pub graph: String,
-    /// Candidate pool: a file (one gene or GEARS condition per line), `builtin:NAME`, `gen:NAME` or `all`.
-    #[arg(long, default_value = "builtin:replogle-k562-essential")]
-    pub candidates: String,
+    /// Candidate pool: a file (one gene or GEARS condition per line), `builtin:NAME`, `gen:NAME` or `all`
+    /// [default: builtin:replogle-k562-essential; for typiclust and acs-fw: every embedding row
+    /// not in --labelled].
+    #[arg(long)]
+    pub candidates: Option<String>,
+    /// typiclust, acs-fw: the embeddings TSV (`perturbation<TAB>d0<TAB>d1...`, from `graphreach embed`).
+    #[arg(long)]
+    pub embeddings: Option<String>,
+    /// typiclust, acs-fw: perturbations already trained on (one per line); they shape the clusters
+    /// (typiclust) or the posterior (acs-fw) and are never picked. A candidate listed here too is
+    /// left out of the pool with a note. acs-fw needs at least one.
+    #[arg(long)]
+    pub labelled: Option<String>,
+    /// typiclust, acs-fw: when to reduce the embeddings with PCA (auto: when the dimension, or the
+    /// file's `# reference_dim=`, exceeds --pca-threshold, as IterPert).
+    #[arg(long, value_enum, default_value_t = PcaMode::Auto)]
+    pub pca: PcaMode,
+    /// typiclust, acs-fw: dimension above which --pca auto reduces to min(points, 100) components.
+    #[arg(long, default_value_t = PcaConfig::default().threshold)]
+    pub pca_threshold: usize,
     /// Number of perturbations to select [default: 5% of the pool, rounded up].
     #[arg(long, conflicts_with = "fraction")]
     pub budget: Option<usize>,
@@ -38,7 +59,7 @@ pub struct SelectArgs {
     /// Genes never offered as candidates (one per line; e.g. a split's test genes).
     #[arg(long)]
     pub exclude: Option<String>,
-    /// Seed of the random method.
+    /// Seed of random, typiclust (k-means++) and acs-fw (Gaussian draws).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Compute backend.
@@ -91,16 +112,32 @@ pub enum Format {
     Json,
 }
 
+/// Candidate pool of the graph methods when --candidates is not given.
+pub const DEFAULT_CANDIDATES: &str = "builtin:replogle-k562-essential";
+
 impl SelectArgs {
+    fn budget_config(&self) -> Budget {
+        match (self.budget, self.fraction) {
+            (Some(b), _) => Budget::Count(b),
+            (None, Some(f)) => Budget::Fraction(f),
+            (None, None) => Budget::default(),
+        }
+    }
+
+    /// The library configuration of an embedding-based method (typiclust, acs-fw).
+    pub fn al_config(&self, strategy: Strategy) -> AlConfig {
+        let mut c = AlConfig::new(strategy, self.budget_config());
+        c.seed = self.seed;
+        c.pca.mode = self.pca;
+        c.pca.threshold = self.pca_threshold;
+        c
+    }
+
     /// The library configuration these flags describe.
     pub fn config(&self) -> SelectConfig {
         SelectConfig {
             method: self.method,
-            budget: match (self.budget, self.fraction) {
-                (Some(b), _) => Budget::Count(b),
-                (None, Some(f)) => Budget::Fraction(f),
-                (None, None) => Budget::default(),
-            },
+            budget: self.budget_config(),
             hops: self.hops,
             direction: self.direction,
             seed: self.seed,
@@ -141,6 +178,17 @@ fn excluded_nodes(graph: &Graph, spec: &str, notes: &mut Vec<String>) -> Result<
 
 /// Runs `graphreach select`.
 pub fn run_select(a: SelectArgs) -> Result<()> {
+    if let Some(strategy) = a.method.embedding_strategy() {
+        return run_select_embeddings(&a, strategy);
+    }
+    for (flag, given) in [("--embeddings", a.embeddings.is_some()), ("--labelled", a.labelled.is_some())] {
+        if given {
+            return Err(Error::invalid(format!(
+                "{flag} is only read by --method typiclust and --method acs-fw; {} selects from the graph",
+                a.method.as_str()
+            )));
+        }
+    }
     let target = OutputTarget::new(a.out.as_deref(), a.force);
     target.check()?;
     if let Some(f) = a.power_tol.is_finite().then_some(a.power_tol).filter(|t| *t <= 0.0) {
@@ -155,7 +203,7 @@ pub fn run_select(a: SelectArgs) -> Result<()> {
     if r.duplicates > 0 {
         notes.push(format!("{}: collapsed {} duplicate edge(s) (largest weight kept)", graph.name, r.duplicates));
     }
-    let mut pool = load_pool(&graph, &a.candidates, a.skip_missing)?;
+    let mut pool = load_pool(&graph, a.candidates.as_deref().unwrap_or(DEFAULT_CANDIDATES), a.skip_missing)?;
     notes.append(&mut pool.notes);
     if let Some(ex) = &a.exclude {
         let set = excluded_nodes(&graph, ex, &mut notes)?;
@@ -209,6 +257,66 @@ pub fn run_select(a: SelectArgs) -> Result<()> {
             100.0 * sel.summary.coverage_fraction,
             sel.summary.graph_nodes,
             sel.summary.wall_time_s
+        );
+    }
+    let text = match a.format {
+        Format::Tsv => sel.to_tsv(),
+        Format::Json => sel.to_json(),
+    };
+    write_output(&target, &text)
+}
+
+fn named(l: &crate::select::pool::NameList) -> NamedList<'_> {
+    NamedList { source: l.source.as_str(), names: l.names.as_slice() }
+}
+
+/// `graphreach select --method typiclust|acs-fw`: reads embeddings and gene lists, never a graph.
+fn run_select_embeddings(a: &SelectArgs, strategy: Strategy) -> Result<()> {
+    let target = OutputTarget::new(a.out.as_deref(), a.force);
+    target.check()?;
+    let path = a.embeddings.as_deref().ok_or_else(|| {
+        Error::invalid(format!(
+            "--method {} selects from model embeddings: pass --embeddings EMB.tsv (written by `graphreach embed`)",
+            strategy.as_str()
+        ))
+    })?;
+    let emb = read_embeddings(path)?;
+    let lab = a.labelled.as_deref().map(read_names).transpose()?;
+    let cand = a.candidates.as_deref().map(read_names).transpose()?;
+    let excl = a.exclude.as_deref().map(read_names).transpose()?;
+    let problem = build_problem(&emb, lab.as_ref().map(named), cand.as_ref().map(named), excl.as_ref().map(named), a.skip_missing)?;
+    let cfg = a.al_config(strategy);
+    let sel = select::al::select_embeddings(&problem, &cfg)?;
+    if !a.quiet {
+        for n in &problem.notes {
+            eprintln!("note: {n}");
+        }
+        if a.weights.is_some() {
+            eprintln!("note: --weights is not used by {}", strategy.as_str());
+        }
+        match emb.kind.as_deref() {
+            Some(k) if k != strategy.default_embedding_kind() => eprintln!(
+                "note: {path} holds {k} embeddings; {}'s default is {} (see README, Methods)",
+                strategy.as_str(),
+                strategy.default_embedding_kind()
+            ),
+            _ => {}
+        }
+        let s = &sel.summary;
+        if let Some(m) = s.pca_components {
+            eprintln!(
+                "note: PCA {} -> {m} components ({:.1}% of the variance, {})",
+                s.input_dim,
+                100.0 * s.pca_explained_ratio.unwrap_or(0.0),
+                s.pca_solver.unwrap_or("")
+            );
+        }
+        if let Some(f) = s.info.filled_at_random.filter(|&f| f > 0) {
+            eprintln!("note: Frank-Wolfe broke down; the last {f} pick(s) were drawn at random (seeded)");
+        }
+        eprintln!(
+            "selected {} of {} unlabelled candidates ({} labelled) with {} on {} ({} dims) in {:.3} s",
+            s.budget, s.pool_size, s.labelled, s.method, s.embeddings, s.working_dim, s.timings.total_s
         );
     }
     let text = match a.format {

@@ -222,6 +222,23 @@ pub fn scores_against(st: &GroupStats, p: usize, r: usize, n_genes: usize) -> Ve
     (0..n_genes).map(|j| welch_t(mp[j], vp[j], st.n[p], mr[j], vr[j], st.n[r])).collect()
 }
 
+/// DE of every condition against `ctrl` (index 0) on log-normalised `x`; also the group means.
+pub fn compute_de(x: &CsrMatrix, cell_condition: &[u32], n_cond: usize) -> (Vec<ConditionDe>, GroupStats) {
+    let st = group_stats(x, cell_condition, n_cond);
+    let g = x.n_cols;
+    let out: Vec<ConditionDe> = (0..n_cond)
+        .into_par_iter()
+        .map(|p| {
+            if p == 0 {
+                return ConditionDe::default();
+            }
+            let scores = scores_against(&st, p, 0, g);
+            condition_de(rank_by_abs(&scores), &st.mean[p * g..(p + 1) * g], &st.mean[..g])
+        })
+        .collect();
+    (out, st)
+}
+
 /// Complementary error function (Numerical Recipes `erfcc`, relative error < 1.2e-7).
 pub fn erfc(x: f64) -> f64 {
     let z = x.abs();

@@ -3,14 +3,13 @@
 //! condition against `ctrl`, the GEARS top-20 / non-zero / non-dropout lists, and the control
 //! pairing drawn once with an explicit seed).
 
-use super::dataset::{ConditionDe, Dataset};
+use super::dataset::Dataset;
 use super::de;
 use super::raw::{select_cols, select_rows, RawData};
 use crate::error::{preview_list, Error, Result};
 use crate::graph::symbols::SymbolResolver;
 use crate::graph::Graph;
 use crate::rng::SplitMix64;
-use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 
 /// Settings of `prepare`.
@@ -179,23 +178,6 @@ pub fn index_conditions(cond: &[String]) -> (Vec<String>, Vec<u32>) {
     (names, cc)
 }
 
-/// DE of every condition against `ctrl` (index 0) on log-normalised `x`; also the group means.
-pub fn compute_de(x: &super::dataset::CsrMatrix, cell_condition: &[u32], n_cond: usize) -> (Vec<ConditionDe>, de::GroupStats) {
-    let st = de::group_stats(x, cell_condition, n_cond);
-    let g = x.n_cols;
-    let out: Vec<ConditionDe> = (0..n_cond)
-        .into_par_iter()
-        .map(|p| {
-            if p == 0 {
-                return ConditionDe::default();
-            }
-            let scores = de::scores_against(&st, p, 0, g);
-            de::condition_de(de::rank_by_abs(&scores), &st.mean[p * g..(p + 1) * g], &st.mean[..g])
-        })
-        .collect();
-    (out, st)
-}
-
 /// Each cell's paired control cell: a uniform draw from the control cells (spec §4.1), control
 /// cells pair with themselves. Deterministic in `seed`.
 pub fn draw_pairing(cell_condition: &[u32], seed: u64) -> Vec<u32> {
@@ -255,7 +237,7 @@ pub fn prepare(mut raw: RawData, cfg: &PrepareConfig, progress: bool) -> Result<
     steps.inc(1);
     steps.set_message("Welch t-test DE vs ctrl");
     let (conditions, cell_condition) = index_conditions(&raw.condition);
-    let (de, _) = compute_de(&x, &cell_condition, conditions.len());
+    let (de, _) = de::compute_de(&x, &cell_condition, conditions.len());
     lap(2, &mut report);
     steps.inc(1);
     steps.set_message("control pairing");

@@ -6,7 +6,8 @@
 
 use super::dataset::{ConditionDe, Dataset};
 use super::h5ad::{Column, H5ad};
-use super::prepare::{compute_de, draw_pairing, index_conditions};
+use super::de::compute_de;
+use super::prepare::{draw_pairing, index_conditions};
 use super::write::{write_anndata, AnnDataOut, OutCol, UnsVal};
 use crate::error::Result;
 use std::collections::{BTreeMap, HashMap};

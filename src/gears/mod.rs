@@ -1,34 +1,21 @@
 //! GEARS (Roohani et al. 2023) written out by hand in the llm.c manner: every op has an explicit
 //! forward and backward on a CPU reference path (f32 for training, f64 for gradient checks).
 //!
-//! * [`model`]: the network over groups of identical cells; [`layers`], [`ops`]: its pieces.
-//! * [`graph_norm`]: SGConv(K=1) with PyG `gcn_norm`; [`coexpr`]: the co-expression graph.
-//! * [`loss`], [`adam`]: the autofocus loss and the optimiser as GEARS trains.
-//! * [`train`]: the loop and per-perturbation evaluation; [`metrics`], [`baselines`], [`report`].
-//! * [`prepare`]: conditions, graphs and means from a dataset; [`checkpoint`]: safetensors files.
+//! * [`net`]: the network: ops with backward, layers, the model, SGConv propagation, the
+//!   co-expression graph, dense matrices.
+//! * [`train`]: the settings, the epoch loop, loss, Adam, checkpoints and [`train::run`], the
+//!   whole training run (inputs to metrics files) that the CLI and the study call.
+//! * [`eval`]: per-perturbation predictions and metrics, the baselines, the report.
+//! * [`dataset`]: what training derives from a prepared dataset and perturbation lists
+//!   (conditions, GO nodes, co-expression graph, condition means).
+//! * [`device`]: the same model and training step on CUDA / wgpu.
+//! * [`fixtures`]: seeded toy datasets for tests and benchmarks.
 
-pub mod adam;
-pub mod baselines;
-pub mod checkpoint;
-pub mod coexpr;
+pub mod dataset;
 pub mod device;
-pub mod config;
-pub mod graph_norm;
-pub mod layers;
-pub mod loss;
-pub mod mat;
-pub mod model;
-pub mod metrics;
-pub mod ops;
-pub mod params;
-pub mod prepare;
-pub mod report;
-pub mod toy;
+pub mod eval;
+pub mod fixtures;
+pub mod net;
 pub mod train;
 
-#[cfg(test)]
-mod model_check;
-#[cfg(test)]
-mod train_check;
-
-pub use config::{CoexprCells, EvalMode, GearsConfig, ModelSelection};
+pub use train::config::{CoexprCells, EvalMode, GearsConfig, ModelSelection};

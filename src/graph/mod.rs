@@ -4,7 +4,7 @@
 mod csr;
 pub mod builtin;
 pub mod gen;
-pub mod gobuild;
+pub mod go_build;
 pub mod io;
 pub mod sets;
 pub mod symbols;

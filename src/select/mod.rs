@@ -1,5 +1,7 @@
-//! Selection methods (GraphReach lazy greedy, naive greedy, MaxSpec, Random) and their output.
+//! Selection methods (GraphReach lazy greedy, naive greedy, MaxSpec, Random; the embedding-based
+//! active-learning baselines TypiClust and ACS-FW in [`al`]) and their output.
 
+pub mod al;
 pub mod greedy;
 pub mod maxspec;
 pub mod objective;
@@ -33,6 +35,10 @@ pub enum Method {
     Maxspec,
     /// Seeded uniform random sample.
     Random,
+    /// TypiClust on model embeddings (IterPert's variant; reads --embeddings, no graph).
+    Typiclust,
+    /// ACS-FW (acs-rf random features + Frank-Wolfe) on model embeddings (no graph).
+    AcsFw,
 }
 
 impl Method {
@@ -43,6 +49,17 @@ impl Method {
             Method::NaiveGreedy => "naive-greedy",
             Method::Maxspec => "maxspec",
             Method::Random => "random",
+            Method::Typiclust => "typiclust",
+            Method::AcsFw => "acs-fw",
+        }
+    }
+
+    /// The embedding-based strategy this method is, if it is one (see [`al`]).
+    pub fn embedding_strategy(self) -> Option<al::Strategy> {
+        match self {
+            Method::Typiclust => Some(al::Strategy::Typiclust),
+            Method::AcsFw => Some(al::Strategy::AcsFw),
+            _ => None,
         }
     }
 }
@@ -210,6 +227,12 @@ pub struct Selection {
 
 /// Runs a selection of `pool` on `graph` with `backend`.
 pub fn select(graph: &Graph, pool: &Pool, cfg: &SelectConfig, backend: &dyn Backend, weights: Option<&NodeWeights>) -> Result<Selection> {
+    if let Some(s) = cfg.method.embedding_strategy() {
+        return Err(Error::invalid(format!(
+            "{} selects from model embeddings, not from a graph: use select::al::select_embeddings (CLI: --embeddings FILE)",
+            s.as_str()
+        )));
+    }
     let budget = cfg.budget.resolve(pool.candidates.len())?;
     let t0 = Instant::now();
     let adj = graph.hop_adjacency(cfg.direction);
@@ -242,6 +265,7 @@ pub fn select(graph: &Graph, pool: &Pool, cfg: &SelectConfig, backend: &dyn Back
             }
             (v, None)
         }
+        Method::Typiclust | Method::AcsFw => unreachable!("embedding methods return above"),
         Method::Maxspec => {
             let op = SpectralOperator::from_hop_adjacency(&adj);
             let r = maxspec::maxspec(backend, &op, &balls, budget, cfg.objective, &cfg.power)?;

@@ -1,15 +1,24 @@
-//! Shared helpers of the backend tests: seeded random graphs and the GPU backends this machine has.
+//! Shared helpers of the backend tests: seeded random graphs, the GPU backends this machine has,
+//! and where the project's data files are.
 //!
 //! A GPU backend that cannot be opened is skipped with a printed reason. Set
 //! `GRAPHREACH_REQUIRE_WGPU=1` (CI, on lavapipe) or `GRAPHREACH_REQUIRE_CUDA=1` (GPU machines) to
-//! turn such a skip into a failure.
+//! turn such a skip into a failure. Test binaries built on one machine and run on another
+//! (`scripts/gpu-bundle.sh`, `scripts/gpu-check.sh`) find the data through `GRAPHREACH_PROJECT_DIR`.
 
 #![allow(dead_code)]
 
 use graphreach::backend::{cuda, wgpu, Backend};
 use graphreach::graph::Csr;
 use graphreach::rng::SplitMix64;
+use std::path::PathBuf;
 use std::sync::OnceLock;
+
+/// The project root: `GRAPHREACH_PROJECT_DIR` when set (test binaries carried to another
+/// machine), else the directory the tests were built in.
+pub fn project_dir() -> PathBuf {
+    std::env::var_os("GRAPHREACH_PROJECT_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
 
 /// Node counts every kernel is tested on: empty, one node, and sizes that are not multiples of 256.
 pub const SIZES: [usize; 5] = [0, 1, 31, 1280, 1537];

@@ -4,16 +4,17 @@ use super::KernelCheck;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 
-fn off() -> Error {
+/// The error every stand-in returns: this build has no CUDA support.
+pub fn not_compiled() -> Error {
     Error::Backend { backend: "cuda", msg: "not compiled in (rebuild with --features cuda)".into() }
 }
 
 /// Always fails: this build has no CUDA support.
 pub fn probe() -> Result<Box<dyn Backend>> {
-    Err(off())
+    Err(not_compiled())
 }
 
 /// Always fails: this build has no CUDA support.
 pub fn check_kernels(_arch: &str) -> Result<Vec<KernelCheck>> {
-    Err(off())
+    Err(not_compiled())
 }

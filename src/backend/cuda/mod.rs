@@ -1,5 +1,6 @@
-//! The CUDA backend through cudarc: the driver and NVRTC are loaded at run time (nothing is linked),
-//! kernels from `kernels/*.cu` are compiled with NVRTC on first use and cached per process.
+//! The CUDA backend through cudarc: the driver, NVRTC and cuBLAS are loaded at run time (nothing
+//! is linked), kernels from `kernels/*.cu` are compiled with NVRTC on first use and cached per
+//! process.
 //! `enabled/` holds it when the `cuda` feature is on; `disabled.rs` has the same functions, each
 //! reporting that the feature is off.
 
@@ -23,7 +24,3 @@ pub struct KernelCheck {
     /// PTX bytes produced.
     pub ptx_bytes: usize,
 }
-
-/// The CUDA device context (for the GEARS trainer's device path).
-#[cfg(feature = "cuda")]
-pub(crate) use enabled::ctx::Ctx as CudaCtx;

@@ -10,7 +10,3 @@ pub use enabled::*;
 mod disabled;
 #[cfg(not(feature = "wgpu"))]
 pub use disabled::*;
-
-/// The wgpu device context (for the GEARS trainer's device path).
-#[cfg(feature = "wgpu")]
-pub(crate) use enabled::ctx::Ctx as WgpuCtx;

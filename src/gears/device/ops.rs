@@ -1,10 +1,11 @@
-//! The device ops of the trainer, each the twin of a CPU op in [`crate::gears::ops`],
-//! [`crate::gears::graph_norm`] or [`crate::gears::model`], over [`TrainDevice`] buffers.
+//! The device ops of the trainer, each the twin of a CPU op in [`crate::gears::net::ops`],
+//! [`crate::gears::net::propagation`] or [`crate::gears::net::model`], over [`GpuDevice`] buffers (f32
+//! values; index buffers hold u32).
 
-use super::{Gemm, TrainDevice};
+use crate::backend::device::{Gemm, GpuDevice};
 use crate::backend::source::{gears as k, GearsParams};
 use crate::error::Result;
-use crate::gears::ops::BN_EPS;
+use crate::gears::net::ops::BN_EPS;
 
 /// A row-major matrix on the device.
 pub struct DMat<B> {
@@ -29,11 +30,11 @@ impl<B> DMat<B> {
 }
 
 /// A sparse matrix on the device in CSR form (rows gather from the rows of a dense input).
-pub struct DCsr<D: TrainDevice> {
+pub struct DCsr<D: GpuDevice> {
     /// Row offsets (`rows + 1`).
-    pub indptr: D::IBuf,
+    pub indptr: D::Buf,
     /// Input row of each entry.
-    pub idx: D::IBuf,
+    pub idx: D::Buf,
     /// Weight of each entry.
     pub w: D::Buf,
     /// Output rows.
@@ -72,8 +73,8 @@ impl HostCsr {
     }
 
     /// Uploads it.
-    pub fn upload<D: TrainDevice>(&self, dev: &D, what: &str) -> Result<DCsr<D>> {
-        Ok(DCsr { indptr: dev.upload_u32(what, &self.indptr)?, idx: dev.upload_u32(what, &self.idx)?, w: dev.upload(what, &self.w)?, rows: self.rows() })
+    pub fn upload<D: GpuDevice>(&self, dev: &D, what: &str) -> Result<DCsr<D>> {
+        Ok(DCsr { indptr: dev.upload(what, &self.indptr)?, idx: dev.upload(what, &self.idx)?, w: dev.upload(what, &self.w)?, rows: self.rows() })
     }
 }
 
@@ -103,181 +104,190 @@ fn blocks(items: usize) -> u64 {
 }
 
 /// A zeroed device matrix.
-pub fn zeros<D: TrainDevice>(dev: &D, what: &str, rows: usize, cols: usize) -> Result<DMat<D::Buf>> {
+pub fn zeros<D: GpuDevice>(dev: &D, what: &str, rows: usize, cols: usize) -> Result<DMat<D::Buf>> {
     Ok(DMat { buf: dev.zeros(what, rows * cols)?, rows, cols })
 }
 
 /// `x[off..off + n] = v`.
-pub fn fill<D: TrainDevice>(dev: &D, x: &D::Buf, off: usize, n: usize, v: f32) -> Result<()> {
+pub fn fill<D: GpuDevice>(dev: &D, x: &D::Buf, off: usize, n: usize, v: f32) -> Result<()> {
     if n == 0 {
         return Ok(());
     }
-    dev.launch(&k::FILL, &[x], &[], &params(&[n as u32, off as u32], &[v]), blocks(n))
+    dev.launch(&k::FILL, &[x], &params(&[n as u32, off as u32], &[v]), blocks(n))
 }
 
 /// `z[oz + i] = a x[ox + i] + b y[oy + i] + c z[oz + i]` for `i < n` (z read only when `c != 0`).
 #[allow(clippy::too_many_arguments)]
-pub fn axpbyz<D: TrainDevice>(dev: &D, n: usize, a: f32, x: &D::Buf, ox: usize, b: f32, y: &D::Buf, oy: usize, c: f32, z: &D::Buf, oz: usize) -> Result<()> {
+pub fn axpbyz<D: GpuDevice>(dev: &D, n: usize, a: f32, x: &D::Buf, ox: usize, b: f32, y: &D::Buf, oy: usize, c: f32, z: &D::Buf, oz: usize) -> Result<()> {
     if n == 0 {
         return Ok(());
     }
-    dev.launch(&k::AXPBYZ, &[x, y, z], &[], &params(&[n as u32, ox as u32, oy as u32, oz as u32], &[a, b, c]), blocks(n))
+    dev.launch(&k::AXPBYZ, &[x, y, z], &params(&[n as u32, ox as u32, oy as u32, oz as u32], &[a, b, c]), blocks(n))
 }
 
 /// `out = f0 * colsum(x) + f1 * out` (`out` has `x.cols` values).
-pub fn colsum<D: TrainDevice>(dev: &D, x: &DMat<D::Buf>, out: &D::Buf, f0: f32, f1: f32) -> Result<()> {
+pub fn colsum<D: GpuDevice>(dev: &D, x: &DMat<D::Buf>, out: &D::Buf, f0: f32, f1: f32) -> Result<()> {
     if x.cols == 0 {
         return Ok(());
     }
-    dev.launch(&k::COLSUM, &[&x.buf, out], &[], &params(&[x.rows as u32, x.cols as u32], &[f0, f1]), x.cols as u64)
+    dev.launch(&k::COLSUM, &[&x.buf, out], &params(&[x.rows as u32, x.cols as u32], &[f0, f1]), x.cols as u64)
 }
 
-/// `y = x W^T + b` (W `out x in`), as [`crate::gears::ops::linear_fwd`].
-pub fn linear_fwd<D: TrainDevice>(dev: &D, x: &DMat<D::Buf>, w: &DMat<D::Buf>, b: &D::Buf) -> Result<DMat<D::Buf>> {
+/// `y = x W^T + b` (W `out x in`), as [`crate::gears::net::ops::linear_fwd`].
+pub fn linear_fwd<D: GpuDevice>(dev: &D, x: &DMat<D::Buf>, w: &DMat<D::Buf>, b: &D::Buf) -> Result<DMat<D::Buf>> {
     let y = zeros(dev, "linear output", x.rows, w.rows)?;
     if y.is_empty() {
         return Ok(y);
     }
-    dev.launch(&k::ROWS_BCAST, &[b, &y.buf], &[], &params(&[y.rows as u32, y.cols as u32], &[]), blocks(y.len()))?;
+    dev.launch(&k::ROWS_BCAST, &[b, &y.buf], &params(&[y.rows as u32, y.cols as u32], &[]), blocks(y.len()))?;
     dev.gemm(&Gemm::new(x.rows, w.rows, x.cols, false, true, 1.0), &x.buf, &w.buf, &y.buf)?;
     Ok(y)
 }
 
-/// Backward of [`linear_fwd`]: `dW += dy^T x`, `db += colsum(dy)`, `dx = dy W` when asked.
-pub fn linear_bwd<D: TrainDevice>(dev: &D, x: &DMat<D::Buf>, w: &DMat<D::Buf>, dy: &DMat<D::Buf>, dw: &D::Buf, db: &D::Buf, need_dx: bool) -> Result<Option<DMat<D::Buf>>> {
+/// Backward of [`linear_fwd`]: `dW += dy^T x`, `db += colsum(dy)`; returns `dx = dy W`.
+pub fn linear_bwd<D: GpuDevice>(dev: &D, x: &DMat<D::Buf>, w: &DMat<D::Buf>, dy: &DMat<D::Buf>, dw: &D::Buf, db: &D::Buf) -> Result<DMat<D::Buf>> {
     if dy.rows > 0 {
         dev.gemm(&Gemm::new(dy.cols, x.cols, dy.rows, true, false, 1.0), &dy.buf, &x.buf, dw)?;
         colsum(dev, dy, db, 1.0, 1.0)?;
-    }
-    if !need_dx {
-        return Ok(None);
     }
     let dx = zeros(dev, "linear input gradient", dy.rows, w.cols)?;
     if !dx.is_empty() {
         dev.gemm(&Gemm::new(dy.rows, w.cols, dy.cols, false, false, 0.0), &dy.buf, &w.buf, &dx.buf)?;
     }
-    Ok(Some(dx))
+    Ok(dx)
 }
 
 /// Train-mode BatchNorm over weighted rows (total weight `n`), optionally followed by ReLU.
-pub fn bn_train<D: TrainDevice>(dev: &D, x: &DMat<D::Buf>, wts: &D::Buf, n: f32, gamma: &D::Buf, beta: &D::Buf, relu: bool) -> Result<BnOut<D::Buf>> {
+pub fn bn_train<D: GpuDevice>(dev: &D, x: &DMat<D::Buf>, wts: &D::Buf, n: f32, gamma: &D::Buf, beta: &D::Buf, relu: bool) -> Result<BnOut<D::Buf>> {
     let (r, c) = (x.rows, x.cols);
     let stats = dev.zeros("batchnorm statistics", 3 * c)?;
     let xhat = zeros(dev, "batchnorm normalised input", r, c)?;
     let y = zeros(dev, "batchnorm output", r, c)?;
     if c > 0 {
-        dev.launch(&k::BN_STATS, &[&x.buf, wts, &stats], &[], &params(&[r as u32, c as u32], &[n, BN_EPS as f32]), c as u64)?;
+        dev.launch(&k::BN_STATS, &[&x.buf, wts, &stats], &params(&[r as u32, c as u32], &[n, BN_EPS as f32]), c as u64)?;
     }
     if r * c > 0 {
-        dev.launch(&k::BN_APPLY, &[&x.buf, &stats, gamma, beta, &xhat.buf, &y.buf], &[], &params(&[r as u32, c as u32, u32::from(relu)], &[]), blocks(r * c))?;
+        dev.launch(&k::BN_APPLY, &[&x.buf, &stats, gamma, beta, &xhat.buf, &y.buf], &params(&[r as u32, c as u32, u32::from(relu)], &[]), blocks(r * c))?;
     }
     Ok((y, DBnCache { xhat, stats, n }))
 }
 
-/// Folds a train-mode batch's statistics into running averages (as [`crate::gears::ops::bn_update_running`]).
-pub fn bn_running<D: TrainDevice>(dev: &D, cache: &DBnCache<D::Buf>, rmean: &D::Buf, rvar: &D::Buf) -> Result<()> {
+/// Eval-mode BatchNorm with the running statistics, optionally followed by ReLU (as
+/// [`crate::gears::net::ops::bn_eval_fwd`], then [`crate::gears::net::ops::relu_inplace`]).
+#[allow(clippy::too_many_arguments)]
+pub fn bn_eval<D: GpuDevice>(dev: &D, x: &DMat<D::Buf>, gamma: &D::Buf, beta: &D::Buf, rmean: &D::Buf, rvar: &D::Buf, relu: bool) -> Result<DMat<D::Buf>> {
+    let (r, c) = (x.rows, x.cols);
+    let y = zeros(dev, "batchnorm output", r, c)?;
+    if r * c > 0 {
+        dev.launch(&k::BN_EVAL, &[&x.buf, rmean, rvar, gamma, beta, &y.buf], &params(&[r as u32, c as u32, u32::from(relu)], &[BN_EPS as f32]), blocks(r * c))?;
+    }
+    Ok(y)
+}
+
+/// Folds a train-mode batch's statistics into running averages (as [`crate::gears::net::ops::bn_update_running`]).
+pub fn bn_running<D: GpuDevice>(dev: &D, cache: &DBnCache<D::Buf>, rmean: &D::Buf, rvar: &D::Buf) -> Result<()> {
     let c = cache.xhat.cols;
-    let m = crate::gears::ops::BN_MOMENTUM as f32;
+    let m = crate::gears::net::ops::BN_MOMENTUM as f32;
     let corr = if cache.n > 1.0 { cache.n / (cache.n - 1.0) } else { 1.0 };
     if c == 0 {
         return Ok(());
     }
-    dev.launch(&k::BN_RUNNING, &[&cache.stats, rmean, rvar], &[], &params(&[0, c as u32], &[m, corr]), blocks(c))
+    dev.launch(&k::BN_RUNNING, &[&cache.stats, rmean, rvar], &params(&[0, c as u32], &[m, corr]), blocks(c))
 }
 
 /// Backward of [`bn_train`] (without the ReLU): `d` holds dy on entry and dx on return;
 /// accumulates `dgamma`, `dbeta`.
-pub fn bn_bwd<D: TrainDevice>(dev: &D, d: &DMat<D::Buf>, cache: &DBnCache<D::Buf>, wts: &D::Buf, gamma: &D::Buf, dgamma: &D::Buf, dbeta: &D::Buf) -> Result<()> {
+pub fn bn_bwd<D: GpuDevice>(dev: &D, d: &DMat<D::Buf>, cache: &DBnCache<D::Buf>, wts: &D::Buf, gamma: &D::Buf, dgamma: &D::Buf, dbeta: &D::Buf) -> Result<()> {
     let (r, c) = (d.rows, d.cols);
     if c == 0 {
         return Ok(());
     }
     let sums = dev.zeros("batchnorm backward sums", 2 * c)?;
     let p = params(&[r as u32, c as u32], &[cache.n]);
-    dev.launch(&k::BN_BWD_REDUCE, &[&d.buf, &cache.xhat.buf, dgamma, dbeta, &sums], &[], &p, c as u64)?;
+    dev.launch(&k::BN_BWD_REDUCE, &[&d.buf, &cache.xhat.buf, dgamma, dbeta, &sums], &p, c as u64)?;
     if r > 0 {
-        dev.launch(&k::BN_BWD_DX, &[&d.buf, &cache.xhat.buf, wts, &cache.stats, gamma, &sums], &[], &p, blocks(r * c))?;
+        dev.launch(&k::BN_BWD_DX, &[&d.buf, &cache.xhat.buf, wts, &cache.stats, gamma, &sums], &p, blocks(r * c))?;
     }
     Ok(())
 }
 
 /// Zeroes `d` where the ReLU output `y` is not positive.
-pub fn relu_bwd<D: TrainDevice>(dev: &D, d: &DMat<D::Buf>, y: &DMat<D::Buf>) -> Result<()> {
+pub fn relu_bwd<D: GpuDevice>(dev: &D, d: &DMat<D::Buf>, y: &DMat<D::Buf>) -> Result<()> {
     let n = d.len();
     if n == 0 {
         return Ok(());
     }
-    dev.launch(&k::RELU_BWD, &[&d.buf, &y.buf], &[], &params(&[n as u32], &[]), blocks(n))
+    dev.launch(&k::RELU_BWD, &[&d.buf, &y.buf], &params(&[n as u32], &[]), blocks(n))
 }
 
 /// `out = alpha * S h + beta * out` for a device CSR `S` (`out` is `S.rows x h.cols`).
-pub fn spmm<D: TrainDevice>(dev: &D, s: &DCsr<D>, h: &DMat<D::Buf>, out: &DMat<D::Buf>, alpha: f32, beta: f32) -> Result<()> {
+pub fn spmm<D: GpuDevice>(dev: &D, s: &DCsr<D>, h: &DMat<D::Buf>, out: &DMat<D::Buf>, alpha: f32, beta: f32) -> Result<()> {
     assert_eq!(out.rows, s.rows, "spmm output rows");
     let n = s.rows * h.cols;
     if n == 0 {
         return Ok(());
     }
-    dev.launch(&k::SPMM, &[&h.buf, &s.w, &out.buf], &[&s.indptr, &s.idx], &params(&[s.rows as u32, h.cols as u32], &[alpha, beta]), blocks(n))
+    dev.launch(&k::SPMM, &[&h.buf, &s.w, &out.buf, &s.indptr, &s.idx], &params(&[s.rows as u32, h.cols as u32], &[alpha, beta]), blocks(n))
 }
 
-/// Scales rows of `e` with L2 norm above `max_norm` down to it (as [`crate::gears::ops::renorm_rows`]).
-pub fn renorm<D: TrainDevice>(dev: &D, e: &DMat<D::Buf>, max_norm: f32) -> Result<()> {
+/// Scales rows of `e` with L2 norm above `max_norm` down to it (as [`crate::gears::net::ops::renorm_rows`]).
+pub fn renorm<D: GpuDevice>(dev: &D, e: &DMat<D::Buf>, max_norm: f32) -> Result<()> {
     if e.rows == 0 {
         return Ok(());
     }
-    dev.launch(&k::RENORM, &[&e.buf], &[], &params(&[e.rows as u32, e.cols as u32], &[max_norm]), blocks(e.rows))
+    dev.launch(&k::RENORM, &[&e.buf], &params(&[e.rows as u32, e.cols as u32], &[max_norm]), blocks(e.rows))
 }
 
 /// The (group, gene) grid `a[variant] + q[perturbed row]` (`info`: variant, q row or `u32::MAX` per group).
-pub fn grid<D: TrainDevice>(dev: &D, a: &DMat<D::Buf>, q: &D::Buf, info: &D::IBuf, groups: usize, g: usize, h: usize) -> Result<DMat<D::Buf>> {
+pub fn grid<D: GpuDevice>(dev: &D, a: &DMat<D::Buf>, q: &D::Buf, info: &D::Buf, groups: usize, g: usize, h: usize) -> Result<DMat<D::Buf>> {
     let out = zeros(dev, "perturbation grid", groups * g, h)?;
     if !out.is_empty() {
-        dev.launch(&k::GRID, &[&a.buf, q, &out.buf], &[info], &params(&[groups as u32, g as u32, h as u32], &[]), blocks(out.len()))?;
+        dev.launch(&k::GRID, &[&a.buf, q, &out.buf, info], &params(&[groups as u32, g as u32, h as u32], &[]), blocks(out.len()))?;
     }
     Ok(out)
 }
 
 /// Gene-specific layer 1: `u[gr, j] = r[gr G + j] . w1[j] + b1[j]`.
-pub fn indv1_fwd<D: TrainDevice>(dev: &D, r: &DMat<D::Buf>, w1: &D::Buf, b1: &D::Buf, groups: usize, g: usize) -> Result<DMat<D::Buf>> {
+pub fn indv1_fwd<D: GpuDevice>(dev: &D, r: &DMat<D::Buf>, w1: &D::Buf, b1: &D::Buf, groups: usize, g: usize) -> Result<DMat<D::Buf>> {
     let u = zeros(dev, "gene-specific layer 1 output", groups, g)?;
     if !u.is_empty() {
-        dev.launch(&k::INDV1_FWD, &[&r.buf, w1, b1, &u.buf], &[], &params(&[groups as u32, g as u32, r.cols as u32], &[]), blocks(u.len()))?;
+        dev.launch(&k::INDV1_FWD, &[&r.buf, w1, b1, &u.buf], &params(&[groups as u32, g as u32, r.cols as u32], &[]), blocks(u.len()))?;
     }
     Ok(u)
 }
 
 /// Backward of [`indv1_fwd`]: accumulates `dw1`, `db1`, returns `dr`.
-pub fn indv1_bwd<D: TrainDevice>(dev: &D, du: &DMat<D::Buf>, r: &DMat<D::Buf>, w1: &D::Buf, dw1: &D::Buf, db1: &D::Buf) -> Result<DMat<D::Buf>> {
+pub fn indv1_bwd<D: GpuDevice>(dev: &D, du: &DMat<D::Buf>, r: &DMat<D::Buf>, w1: &D::Buf, dw1: &D::Buf, db1: &D::Buf) -> Result<DMat<D::Buf>> {
     let (groups, g, h) = (du.rows, du.cols, r.cols);
     let p = params(&[groups as u32, g as u32, h as u32], &[]);
     if g * h > 0 {
-        dev.launch(&k::INDV1_BWD_W, &[&du.buf, &r.buf, dw1, db1], &[], &p, blocks(g * h))?;
+        dev.launch(&k::INDV1_BWD_W, &[&du.buf, &r.buf, dw1, db1], &p, blocks(g * h))?;
     }
     let dr = zeros(dev, "gene-specific layer 1 input gradient", groups * g, h)?;
     if !dr.is_empty() {
-        dev.launch(&k::INDV1_BWD_X, &[&du.buf, w1, &dr.buf], &[], &p, blocks(dr.len()))?;
+        dev.launch(&k::INDV1_BWD_X, &[&du.buf, w1, &dr.buf], &p, blocks(dr.len()))?;
     }
     Ok(dr)
 }
 
 /// Gene-specific layer 2 on top of `delta = c w2_tail^T`: `delta += w2[j, 0] u + b2`.
-pub fn indv2_fwd<D: TrainDevice>(dev: &D, u: &DMat<D::Buf>, w2: &D::Buf, b2: &D::Buf, delta: &DMat<D::Buf>, h: usize) -> Result<()> {
+pub fn indv2_fwd<D: GpuDevice>(dev: &D, u: &DMat<D::Buf>, w2: &D::Buf, b2: &D::Buf, delta: &DMat<D::Buf>, h: usize) -> Result<()> {
     if u.is_empty() {
         return Ok(());
     }
-    dev.launch(&k::INDV2_FWD, &[&u.buf, w2, b2, &delta.buf], &[], &params(&[u.rows as u32, u.cols as u32, h as u32], &[]), blocks(u.len()))
+    dev.launch(&k::INDV2_FWD, &[&u.buf, w2, b2, &delta.buf], &params(&[u.rows as u32, u.cols as u32, h as u32], &[]), blocks(u.len()))
 }
 
 /// Backward of [`indv2_fwd`]: accumulates `dw2[:, 0]`, `db2`, returns `du = dd w2[:, 0]`.
-pub fn indv2_bwd<D: TrainDevice>(dev: &D, dd: &DMat<D::Buf>, u: &DMat<D::Buf>, w2: &D::Buf, dw2: &D::Buf, db2: &D::Buf, h: usize) -> Result<DMat<D::Buf>> {
+pub fn indv2_bwd<D: GpuDevice>(dev: &D, dd: &DMat<D::Buf>, u: &DMat<D::Buf>, w2: &D::Buf, dw2: &D::Buf, db2: &D::Buf, h: usize) -> Result<DMat<D::Buf>> {
     let du = zeros(dev, "gene-specific layer 2 input gradient", dd.rows, dd.cols)?;
     if dd.cols > 0 {
-        dev.launch(&k::INDV2_BWD, &[&dd.buf, &u.buf, w2, dw2, db2, &du.buf], &[], &params(&[dd.rows as u32, dd.cols as u32, h as u32], &[]), blocks(dd.cols))?;
+        dev.launch(&k::INDV2_BWD, &[&dd.buf, &u.buf, w2, dw2, db2, &du.buf], &params(&[dd.rows as u32, dd.cols as u32, h as u32], &[]), blocks(dd.cols))?;
     }
     Ok(du)
 }
 
-/// Adam scalars of one tensor's step, computed as [`crate::gears::adam::Adam::step`] does.
+/// Adam scalars of one tensor's step, computed as [`crate::gears::train::adam::Adam::step`] does.
 #[derive(Clone, Copy, Debug)]
 pub struct AdamScalars {
     /// beta1, beta2, 1 - beta1, 1 - beta2, clip, weight decay, eps, step size, 1 / sqrt(bias correction 2).
@@ -286,7 +296,7 @@ pub struct AdamScalars {
 
 impl AdamScalars {
     /// The scalars of step `t` (1-based) with learning rate `lr`.
-    pub fn new(c: &crate::gears::adam::AdamConfig, t: u64, lr: f64) -> Self {
+    pub fn new(c: &crate::gears::train::adam::AdamConfig, t: u64, lr: f64) -> Self {
         let t32 = t as i32;
         let bc1 = 1.0 - c.beta1.powi(t32);
         let bc2 = (1.0 - c.beta2.powi(t32)).sqrt();
@@ -296,9 +306,9 @@ impl AdamScalars {
 }
 
 /// One Adam update of `n` values.
-pub fn adam<D: TrainDevice>(dev: &D, n: usize, p: &D::Buf, g: &D::Buf, m: &D::Buf, v: &D::Buf, s: &AdamScalars) -> Result<()> {
+pub fn adam<D: GpuDevice>(dev: &D, n: usize, p: &D::Buf, g: &D::Buf, m: &D::Buf, v: &D::Buf, s: &AdamScalars) -> Result<()> {
     if n == 0 {
         return Ok(());
     }
-    dev.launch(&k::ADAM, &[p, g, m, v], &[], &params(&[n as u32], &s.f), blocks(n))
+    dev.launch(&k::ADAM, &[p, g, m, v], &params(&[n as u32], &s.f), blocks(n))
 }
