@@ -7,7 +7,7 @@ use graphreach::backend::Backend;
 use graphreach::graph::{io::load_graph, Direction};
 use graphreach::select::greedy::{lazy_greedy, naive_greedy};
 use graphreach::select::pool::{read_names, resolve_names};
-use graphreach::select::sets::{BallLayout, SetList};
+use graphreach::graph::sets::{BallLayout, SetList};
 use graphreach::select::{select, Budget, Method, SelectConfig};
 use std::hint::black_box;
 

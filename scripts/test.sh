@@ -23,4 +23,6 @@ if command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1; th
   fi
 fi
 
+# The library builds without the command line (clap) and without the GPU features.
+cargo check --lib --no-default-features
 cargo test --release --all-targets

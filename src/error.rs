@@ -220,14 +220,25 @@ impl Error {
         Error::Io { path: path.into(), source }
     }
 
-    /// The process exit code for this error: 2 for bad input (including unusable outputs), 3 for
-    /// backend failures, 4 for a computation that failed on valid input, 130 for interrupts.
+    /// The process exit code for this error (README "Exit codes and errors"): 2 for bad input
+    /// (files, values, an existing output), 3 for backend failures, 4 for a computation that failed
+    /// on valid input, 130 for interrupts.
     pub fn exit_code(&self) -> u8 {
         match self {
+            Error::Io { .. }
+            | Error::EmptyFile { .. }
+            | Error::Parse { .. }
+            | Error::UnknownGenes { .. }
+            | Error::InvalidInput(_)
+            | Error::WouldOverwrite(_)
+            | Error::H5ad { .. }
+            | Error::Json { .. }
+            | Error::Write { .. }
+            | Error::RunExists { .. }
+            | Error::Busy { .. } => 2,
             Error::Backend { .. } | Error::Device { .. } | Error::OutOfMemory { .. } => 3,
             Error::Computation(_) => 4,
             Error::Interrupted(_) => 130,
-            _ => 2,
         }
     }
 }
@@ -244,5 +255,16 @@ mod tests {
         assert_eq!(preview_list(&ten), "G0, G1, G2, G3, G4, G5, G6, G7, G8, G9");
         let twelve: Vec<u32> = (0..12).collect();
         assert_eq!(preview_list(&twelve), "0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ... and 2 more");
+    }
+
+    #[test]
+    fn each_kind_of_failure_has_its_exit_code() {
+        assert_eq!(Error::invalid("bad budget").exit_code(), 2);
+        assert_eq!(Error::parse("f.txt", 3, "not a number").exit_code(), 2);
+        assert_eq!(Error::WouldOverwrite("out.tsv".into()).exit_code(), 2);
+        assert_eq!(Error::Backend { backend: "cuda", msg: "no device".into() }.exit_code(), 3);
+        assert_eq!(Error::OutOfMemory { backend: "wgpu", bytes: 1, what: "balls".into() }.exit_code(), 3);
+        assert_eq!(Error::computation("training diverged").exit_code(), 4);
+        assert_eq!(Error::Interrupted("stopped".into()).exit_code(), 130);
     }
 }

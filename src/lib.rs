@@ -19,6 +19,7 @@
 pub mod backend;
 pub mod data;
 pub mod gears;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod error;
 pub mod files;

@@ -9,7 +9,7 @@ use graphreach::backend::{Backend, PowerIterConfig, SpectralOperator};
 use graphreach::graph::{Direction, Graph, Labels, LoadReport};
 use graphreach::rng::SplitMix64;
 use graphreach::select::maxspec::REVERIFY_REL;
-use graphreach::select::sets::{BallLayout, SetList};
+use graphreach::graph::sets::{BallLayout, SetList};
 use graphreach::select::{self, Budget, MaxSpecObjective, Method, SelectConfig};
 
 /// Singleton seeds for every node plus a few multi-node and one empty seed set.

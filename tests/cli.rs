@@ -59,6 +59,10 @@ fn json_summary_and_out_file_never_overwritten() {
     assert_eq!(v["summary"]["method"], "graphreach");
     assert_eq!(v["summary"]["backend"], "cpu");
     assert_eq!(v["selection"].as_array().unwrap().len(), 5);
+    // The lazy search's statistics: a first pass over all 86 candidates, then re-evaluations.
+    let search = &v["summary"]["search"];
+    assert_eq!(search["evaluations"].as_u64().unwrap(), 86 + search["reevaluations"].as_u64().unwrap());
+    assert!(stderr(&o).contains("graphreach search: "), "{}", stderr(&o));
     let before = std::fs::read(&out).unwrap();
     let o = run(&["select", "--candidates", "builtin:adamson", "--budget", "6", "--out", out.to_str().unwrap()]);
     fails_with(&o, &["exists", "--force"]);

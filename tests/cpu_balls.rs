@@ -5,7 +5,7 @@ use graphreach::backend::cpu::{ball_sets, build_balls, CpuBackend, LAYOUT_SAMPLE
 use graphreach::backend::Backend;
 use graphreach::graph::{Csr, Direction, Graph, Labels, LoadReport};
 use graphreach::rng::SplitMix64;
-use graphreach::select::sets::{BallLayout, BallSet, SetList};
+use graphreach::graph::sets::{BallLayout, BallSet, SetList};
 
 /// Graph sizes: a single node, under one word, and word-boundary cases.
 const SIZES: [usize; 4] = [1, 31, 1280, 1537];

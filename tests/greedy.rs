@@ -6,7 +6,7 @@ use graphreach::backend::cpu::CpuBackend;
 use graphreach::backend::Backend;
 use graphreach::graph::Direction;
 use graphreach::select::greedy::{lazy_greedy, naive_greedy};
-use graphreach::select::sets::{BallLayout, BallSet, SetList};
+use graphreach::graph::sets::{BallLayout, BallSet, SetList};
 use proptest::prelude::*;
 
 fn balls(g: &graphreach::graph::Graph, dir: Direction, hops: u32, layout: BallLayout) -> BallSet {
@@ -22,9 +22,9 @@ fn weights(n: usize, seed: u64) -> Vec<u32> {
 fn check_equal(b: &BallSet, w: Option<&[u32]>, budget: usize, width: usize) {
     let cpu = CpuBackend::new();
     let mut o1 = cpu.coverage(b, w).unwrap();
-    let naive = naive_greedy(o1.as_mut(), b.len(), budget).unwrap();
+    let naive = naive_greedy(o1.as_mut(), b.len(), budget).unwrap().picks;
     let mut o2 = cpu.coverage(b, w).unwrap();
-    let (lazy, _) = lazy_greedy(o2.as_mut(), b.len(), budget, width).unwrap();
+    let lazy = lazy_greedy(o2.as_mut(), b.len(), budget, width).unwrap().picks;
     assert_eq!(naive, lazy, "lazy and naive greedy differ (width {width})");
     assert_eq!(naive.len(), budget.min(b.len()));
 }

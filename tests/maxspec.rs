@@ -7,7 +7,7 @@ use graphreach::backend::{Backend, PowerIterConfig, SpectralOperator};
 use graphreach::graph::Direction;
 use graphreach::select::maxspec::{pick_best, MaxSpecObjective};
 use graphreach::select::pool::all_nodes;
-use graphreach::select::sets::SetList;
+use graphreach::graph::sets::SetList;
 use graphreach::select::{select, Budget, Method, SelectConfig};
 
 /// Largest eigenvalue of a symmetric matrix by cyclic Jacobi rotations (f64, dense).
@@ -168,7 +168,7 @@ fn maxspec_first_pick_is_the_global_minimum() {
 #[test]
 fn lazy_maxspec_equals_naive_maxspec() {
     use graphreach::select::maxspec::{maxspec, maxspec_naive};
-    use graphreach::select::sets::BallLayout;
+    use graphreach::graph::sets::BallLayout;
     let cpu = CpuBackend::new();
     let cfg = PowerIterConfig::default();
     for (name, g) in common::shapes().into_iter().filter(|(_, g)| g.n_nodes() <= 200) {
@@ -178,8 +178,8 @@ fn lazy_maxspec_equals_naive_maxspec() {
             let seeds = SetList::from_sets((0..g.n_nodes() as u32).map(|v| vec![v]));
             let balls = cpu.balls(&adj, &seeds, 1, BallLayout::Auto).unwrap();
             let budget = g.n_nodes().min(25);
-            let a = maxspec(&cpu, &op, &balls, budget, MaxSpecObjective::Min, &cfg).unwrap();
-            let b = maxspec_naive(&cpu, &op, &balls, budget, MaxSpecObjective::Min, &cfg).unwrap();
+            let a = maxspec(&cpu, &op, &balls, budget, MaxSpecObjective::Min, &cfg).unwrap().picks;
+            let b = maxspec_naive(&cpu, &op, &balls, budget, MaxSpecObjective::Min, &cfg).unwrap().picks;
             let ca: Vec<u32> = a.iter().map(|p| p.candidate).collect();
             let cb: Vec<u32> = b.iter().map(|p| p.candidate).collect();
             assert_eq!(ca, cb, "{name} {dir:?}");

@@ -3,7 +3,7 @@
 use super::{Backend, CoverageOracle, PowerIterConfig, SpectralNorm, SpectralOperator};
 use crate::error::Result;
 use crate::graph::Csr;
-use crate::select::sets::{bits_to_ids, BallLayout, BallSet, Bitset, DenseRows, SetList};
+use crate::graph::sets::{bits_to_ids, BallLayout, BallSet, Bitset, DenseRows, SetList};
 use rayon::prelude::*;
 
 /// The CPU backend. Stateless; parallel over candidates with rayon.

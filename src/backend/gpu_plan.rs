@@ -4,7 +4,7 @@
 
 use super::SpectralOperator;
 use crate::graph::Csr;
-use crate::select::sets::{BallLayout, BallSet, DenseRows, SetList};
+use crate::graph::sets::{BallLayout, BallSet, DenseRows, SetList};
 
 /// Largest dispatch grid dimension (WebGPU's and lavapipe's limit; CUDA's y limit too).
 pub const MAX_GRID_DIM: u32 = 65535;

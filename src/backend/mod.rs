@@ -39,11 +39,12 @@ pub mod wgpu;
 use crate::error::Result;
 use crate::graph::go_build::{CpuJaccard, JaccardTopK};
 use crate::graph::Csr;
-use crate::select::sets::{BallLayout, BallSet, SetList};
+use crate::graph::sets::{BallLayout, BallSet, SetList};
 use serde::Serialize;
 
 /// Which backend to use, as chosen on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum BackendChoice {
     /// CUDA if a driver and GPU are present, else a hardware wgpu adapter, else the CPU.
@@ -60,7 +61,7 @@ pub enum BackendChoice {
 /// Incremental coverage state over a fixed [`BallSet`]: batched marginal gains and commits.
 ///
 /// Gains are exact integers: the number of uncovered ball members, or with node weights the sum
-/// of their fixed-point weights (see [`crate::select::NodeWeights`]), so every backend agrees bit for bit.
+/// of their fixed-point weights (`select::NodeWeights` makes them), so every backend agrees bit for bit.
 pub trait CoverageOracle {
     /// Writes into `out[k]` the marginal gain of ball `ids[k]` with respect to the covered set.
     fn gains(&mut self, ids: &[u32], out: &mut [u64]) -> Result<()>;

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::files::output::print_stdout;
 use crate::graph::{io::load_graph, Direction};
 use crate::select::greedy::lazy_greedy;
-use crate::select::sets::{BallLayout, SetList};
+use crate::graph::sets::{BallLayout, SetList};
 use clap::Args;
 use std::time::Instant;
 
@@ -89,6 +89,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         };
         let (mut tb, mut tg) = (Vec::new(), Vec::new());
         let mut picks = Vec::new();
+        let mut search = None;
         for _ in 0..a.repeats {
             let t = Instant::now();
             let balls = backend.balls(&adj, &seeds, a.hops, a.layout)?;
@@ -96,8 +97,20 @@ pub fn run(a: BenchArgs) -> Result<()> {
             let t = Instant::now();
             let mut oracle = backend.coverage(&balls, None)?;
             let width = backend.default_batch_width();
-            picks = lazy_greedy(oracle.as_mut(), balls.len(), budget, width)?.0.iter().map(|p| p.candidate).collect();
+            let r = lazy_greedy(oracle.as_mut(), balls.len(), budget, width)?;
             tg.push(t.elapsed().as_secs_f64());
+            picks = r.picks.iter().map(|p| p.candidate).collect();
+            search = Some(r.stats);
+        }
+        if let Some(s) = search {
+            eprintln!(
+                "{}: lazy greedy evaluated {} gains ({} re-evaluations) in {} oracle calls of width up to {}",
+                backend.name(),
+                s.evaluations,
+                s.reevaluations,
+                s.batches,
+                backend.default_batch_width()
+            );
         }
         match &reference {
             None => reference = Some(picks),

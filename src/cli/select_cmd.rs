@@ -5,7 +5,7 @@ use crate::backend::{select_backend, BackendChoice, PowerIterConfig};
 use crate::error::{Error, Result};
 use crate::graph::{io::load_graph, Direction, Graph};
 use crate::select::pool::{all_nodes, apply_exclusions, read_names, resolve_names, Pool};
-use crate::select::sets::BallLayout;
+use crate::graph::sets::BallLayout;
 use crate::select::al::pca::{PcaConfig, PcaMode};
 use crate::select::al::problem::build_problem;
 use crate::select::al::{read_embeddings, AlConfig, NamedList, Strategy};
@@ -156,7 +156,7 @@ pub fn load_pool(graph: &Graph, spec: &str, skip_missing: bool) -> Result<Pool> 
         return Ok(all_nodes(graph));
     }
     if let Some(name) = spec.strip_prefix("gen:") {
-        return crate::graph::gen_candidates_hook(graph, name);
+        return crate::select::pool::gen_pool(graph, name);
     }
     let names = read_names(spec)?;
     resolve_names(graph, &names, skip_missing)
@@ -234,6 +234,13 @@ pub fn run_select(a: SelectArgs) -> Result<()> {
     let sel = select::select(&graph, &pool, &cfg, backend.as_ref(), weights.as_ref())?;
     if let Some(note) = zero_gain_note(&sel.summary, a.method) {
         notes.push(note);
+    }
+    if let Some(s) = &sel.summary.search {
+        let bounds = if s.bounds > 0 { format!("; {} GPU score(s) kept as bounds", s.bounds) } else { String::new() };
+        notes.push(format!(
+            "{} search: {} evaluation(s), {} of them re-evaluations, in {} batch(es){bounds}",
+            sel.summary.method, s.evaluations, s.reevaluations, s.batches
+        ));
     }
     if !a.quiet {
         for n in &notes {

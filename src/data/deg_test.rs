@@ -15,7 +15,8 @@ use super::dataset::CsrMatrix;
 use rayon::prelude::*;
 
 /// Which test counts DEGs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum DegTest {
     /// Two-sample Anderson-Darling per gene vs control (SciPy), Benjamini-Hochberg (Replogle 2022).
@@ -25,7 +26,8 @@ pub enum DegTest {
 }
 
 /// The family over which Benjamini-Hochberg controls the false discovery rate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum FdrScope {
     /// All (perturbation, gene) tests of the dataset at once (default).

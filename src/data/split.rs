@@ -9,7 +9,8 @@ use crate::rng::SplitMix64;
 use std::collections::BTreeSet;
 
 /// A split scheme.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Scheme {
     /// GEARS `simulation`: 75% of genes seen in training; unseen singles and combos to test; val likewise at 0.9.
     Simulation,

@@ -9,7 +9,6 @@
 use super::{Csr, Graph, Labels, LoadReport};
 use crate::error::{Error, Result};
 use crate::rng::splitmix_at;
-use crate::select::pool::{Candidate, Pool};
 use rayon::prelude::*;
 use std::io::Write;
 
@@ -249,8 +248,9 @@ pub fn preset_graph(name: &str) -> Result<Graph> {
     Ok(to_graph(name, p.nodes as usize, &keys))
 }
 
-/// `--candidates gen:NAME`: the preset's candidate nodes as single-node candidates of `graph`.
-pub fn preset_pool(graph: &Graph, name: &str) -> Result<Pool> {
+/// `--candidates gen:NAME`: the preset's candidate nodes (ascending node ids) of `graph`, which
+/// must be the preset's own integer-labelled graph. `select::pool` turns them into a pool.
+pub fn preset_candidates(graph: &Graph, name: &str) -> Result<Vec<u32>> {
     let p = preset(name)?;
     if graph.n_nodes() as u64 != p.nodes || graph.labels != Labels::Integers {
         return Err(Error::invalid(format!(
@@ -260,8 +260,7 @@ pub fn preset_pool(graph: &Graph, name: &str) -> Result<Pool> {
             graph.n_nodes()
         )));
     }
-    let candidates = p.candidates()?.into_iter().map(|v| Candidate { label: v.to_string(), seeds: vec![v] }).collect();
-    Ok(Pool { candidates, notes: Vec::new() })
+    p.candidates()
 }
 
 #[cfg(test)]

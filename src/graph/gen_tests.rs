@@ -76,9 +76,9 @@ fn preset_hooks_resolve_names_and_reject_mismatches() {
     assert_eq!(g.n_nodes(), 9_853);
     assert_eq!(g.n_edges(), 2 * 196_649);
     assert_eq!(g.name, "gen:a_go_like");
-    let pool = preset_pool(&g, "a_go_like").unwrap();
-    assert_eq!(pool.candidates.len(), 1_088);
-    assert!(preset_pool(&g, "b_genome").is_err());
+    let nodes = preset_candidates(&g, "a_go_like").unwrap();
+    assert_eq!(nodes.len(), 1_088);
+    assert!(preset_candidates(&g, "b_genome").is_err());
     assert!(preset("nope").is_err());
 }
 

@@ -6,6 +6,7 @@ pub mod builtin;
 pub mod gen;
 pub mod go_build;
 pub mod io;
+pub mod sets;
 pub mod symbols;
 
 pub use csr::Csr;
@@ -13,7 +14,8 @@ pub use csr::Csr;
 use serde::Serialize;
 
 /// Which edges a hop follows when computing reachability.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// From `v` to the sources `u` of edges `u -> v`: the nodes whose GO-GNN embeddings receive
@@ -196,9 +198,4 @@ pub struct GraphInfo {
 /// Resolves `gen:NAME` graph specs (synthetic hub-SBM presets, see [`gen`]).
 pub fn gen_hook(name: &str) -> crate::error::Result<Graph> {
     gen::preset_graph(name)
-}
-
-/// Resolves `--candidates gen:NAME` (the candidate list of a synthetic preset, see [`gen`]).
-pub fn gen_candidates_hook(graph: &Graph, name: &str) -> crate::error::Result<crate::select::Pool> {
-    gen::preset_pool(graph, name)
 }

@@ -10,6 +10,9 @@
 //! row-stochastic matrix and ρ is identically 1 for every non-empty set, so the criterion would
 //! select by tie-breaking alone (spec §9.3).
 //!
+//! The search is the greedy loop of [`super::greedy`] over [`SpecObjective`] (lazy for `min`,
+//! naive for `max`), the same loop GraphReach's coverage runs.
+//!
 //! Exact shortcut: M[R,R] is a principal submatrix of M[R',R'] for R ⊆ R', so ρ never decreases as
 //! the set grows, and a candidate whose ball lies inside R scores exactly ρ(R) without any iteration.
 //!
@@ -22,14 +25,18 @@
 //! the window around the best until it is stable. GPU runs that did not converge are always
 //! re-scored. So picks and reported scores are the CPU's, bit for bit.
 
+use super::greedy::{lazy_search, naive_search, GreedyPick, GreedyReport};
+use super::objective::{Eval, Gain, Objective};
 use crate::backend::cpu::CpuBackend;
 use crate::backend::{Backend, PowerIterConfig, SpectralOperator};
-use crate::error::Result;
-use crate::select::sets::{BallSet, Bitset, SetList};
+use crate::error::{Error, Result};
+use crate::graph::sets::{BallSet, Bitset, SetList};
 use serde::Serialize;
+use std::cmp::Ordering;
 
 /// Whether MaxSpec minimises or maximises ρ.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum MaxSpecObjective {
     /// Add the candidate that keeps ρ smallest (what the paper's text describes). Default.
@@ -57,15 +64,47 @@ pub struct SpecPick {
 /// are re-scored on the CPU in f64, and others are deflated by it to serve as lower bounds.
 pub const REVERIFY_REL: f64 = 1e-2;
 
-/// Candidates scored per backend call (bounds host memory for the batch of node sets).
+/// Candidates scored per backend call (bounds host memory for the batch of node sets); also the
+/// lazy search's batch width.
 const SCORE_BATCH: usize = 256;
+
+/// A MaxSpec score ρ(R ∪ ball(c)) with its objective: smaller is better for `min`, larger for
+/// `max`; scores within [`TIE_REL`] (relative) of the best tie, as [`pick_best`] rules.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SpecScore {
+    /// ρ.
+    pub rho: f64,
+    /// Which way is better.
+    pub objective: MaxSpecObjective,
+}
+
+impl Gain for SpecScore {
+    fn cmp_better(&self, other: &Self) -> Ordering {
+        match self.objective {
+            MaxSpecObjective::Min => other.rho.total_cmp(&self.rho),
+            MaxSpecObjective::Max => self.rho.total_cmp(&other.rho),
+        }
+    }
+
+    fn ties(&self, other: &Self) -> bool {
+        let window = TIE_REL * self.rho.abs();
+        match self.objective {
+            MaxSpecObjective::Min => other.rho <= self.rho + window,
+            MaxSpecObjective::Max => other.rho >= self.rho - window,
+        }
+    }
+}
+
+/// The MaxSpec report: picks with their ρ and power iterations, and the search's statistics.
+pub type MaxSpecReport = GreedyReport<SpecPick>;
 
 /// Runs MaxSpec for `budget` picks over `balls` (one per candidate).
 ///
-/// With the `min` objective the search is lazy: ρ(R_t ∪ ball(c)) never decreases as R_t grows, so a
-/// score from an earlier step is a lower bound. Each step re-scores (in batches) only the candidates
-/// whose bound falls inside the tie window of the best fresh score, which gives exactly the choice
-/// of [`maxspec_naive`]. The `max` objective has no such bound and scores every candidate.
+/// With the `min` objective the search is lazy ([`lazy_search`]): ρ(R_t ∪ ball(c)) never decreases
+/// as R_t grows, so a score from an earlier step is a lower bound. Each step re-scores (in batches)
+/// only the candidates whose bound falls inside the tie window of the best fresh score, which gives
+/// exactly the choice of [`maxspec_naive`]. The `max` objective has no such bound and scores every
+/// candidate ([`naive_search`]).
 pub fn maxspec(
     backend: &dyn Backend,
     op: &SpectralOperator,
@@ -73,8 +112,13 @@ pub fn maxspec(
     budget: usize,
     objective: MaxSpecObjective,
     cfg: &PowerIterConfig,
-) -> Result<Vec<SpecPick>> {
-    run(backend, op, balls, budget, objective, cfg, objective == MaxSpecObjective::Min)
+) -> Result<MaxSpecReport> {
+    let mut obj = SpecObjective::new(backend, op, balls, objective, cfg);
+    let r = match objective {
+        MaxSpecObjective::Min => lazy_search(&mut obj, budget, SCORE_BATCH)?,
+        MaxSpecObjective::Max => naive_search(&mut obj, budget)?,
+    };
+    Ok(obj.report(r))
 }
 
 /// MaxSpec that re-scores every remaining candidate at every step (reference for tests).
@@ -85,8 +129,140 @@ pub fn maxspec_naive(
     budget: usize,
     objective: MaxSpecObjective,
     cfg: &PowerIterConfig,
-) -> Result<Vec<SpecPick>> {
-    run(backend, op, balls, budget, objective, cfg, false)
+) -> Result<MaxSpecReport> {
+    let mut obj = SpecObjective::new(backend, op, balls, objective, cfg);
+    let r = naive_search(&mut obj, budget)?;
+    Ok(obj.report(r))
+}
+
+/// MaxSpec as an [`Objective`]: scores ρ(R ∪ ball(c)) on the backend in batches, and with an f32
+/// backend re-scores on the CPU in f64 every candidate that can still win or tie, so the values the
+/// greedy loops compare at a pick are the CPU's.
+///
+/// Lazy search (`min` only): a GPU score within [`REVERIFY_REL`] of the best known score (this
+/// batch's GPU scores included) is re-scored at once; any other becomes the bound
+/// `score * (1 - REVERIFY_REL)`, re-scored on the CPU if the search asks for it again in the same
+/// step. Naive search: [`refine_on_cpu`] re-scores the window around the best until it is stable.
+pub struct SpecObjective<'a> {
+    backend: &'a dyn Backend,
+    op: &'a SpectralOperator,
+    cfg: &'a PowerIterConfig,
+    objective: MaxSpecObjective,
+    n_cand: usize,
+    st: State,
+    /// Step at which a candidate's answer was a bound (usize::MAX = never).
+    approx_at: Vec<usize>,
+    step: usize,
+    /// Power iterations of the current step, and of each finished step.
+    iterations: u64,
+    step_iterations: Vec<u64>,
+}
+
+impl<'a> SpecObjective<'a> {
+    /// The objective at the empty selection.
+    pub fn new(backend: &'a dyn Backend, op: &'a SpectralOperator, balls: &BallSet, objective: MaxSpecObjective, cfg: &'a PowerIterConfig) -> Self {
+        let st = State { ball_sets: balls.to_sets(), in_r: Bitset::new(op.n()), r_members: Vec::new(), rho_r: 0.0, warm: Vec::new() };
+        SpecObjective { backend, op, cfg, objective, n_cand: balls.len(), st, approx_at: vec![usize::MAX; balls.len()], step: 0, iterations: 0, step_iterations: Vec::new() }
+    }
+
+    fn score_of(&self, rho: f64) -> SpecScore {
+        SpecScore { rho, objective: self.objective }
+    }
+
+    /// The picks of a greedy loop over this objective with each step's power iterations.
+    pub fn report(&self, r: GreedyReport<GreedyPick<SpecScore>>) -> MaxSpecReport {
+        let picks = r
+            .picks
+            .iter()
+            .zip(&self.step_iterations)
+            .map(|(p, &iterations)| SpecPick { candidate: p.candidate, score: p.gain.rho, iterations })
+            .collect();
+        GreedyReport { picks, stats: r.stats }
+    }
+}
+
+impl Objective for SpecObjective<'_> {
+    type Gain = SpecScore;
+
+    fn n_candidates(&self) -> usize {
+        self.n_cand
+    }
+
+    fn first_pass_width(&self) -> usize {
+        SCORE_BATCH
+    }
+
+    fn evaluate(&mut self, ids: &[u32], best: Option<SpecScore>, out: &mut Vec<Eval<SpecScore>>) -> Result<()> {
+        if self.objective != MaxSpecObjective::Min {
+            return Err(Error::invalid("internal: MaxSpec's max objective has no lazy bound; it runs the naive search"));
+        }
+        let (backend, op, cfg, step) = (self.backend, self.op, self.cfg, self.step);
+        let best = best.map_or(f64::INFINITY, |b| b.rho);
+        let mut answer: Vec<Option<Eval<SpecScore>>> = vec![None; ids.len()];
+        // Candidates answered with a bound earlier in this step get their exact score now.
+        let (again, first): (Vec<usize>, Vec<usize>) = (0..ids.len()).partition(|&k| self.approx_at[ids[k] as usize] == step);
+        let again_ids: Vec<u32> = again.iter().map(|&k| ids[k]).collect();
+        for (&k, (v, _)) in again.iter().zip(self.st.score(backend, op, &again_ids, cfg, &mut self.iterations, true)?) {
+            answer[k] = Some(Eval::Exact(self.score_of(v)));
+        }
+        let first_ids: Vec<u32> = first.iter().map(|&k| ids[k]).collect();
+        let scored = self.st.score(backend, op, &first_ids, cfg, &mut self.iterations, false)?;
+        let best_f32 = scored.iter().map(|x| x.0).fold(best, f64::min);
+        let mut verify = Vec::new();
+        for (&k, &(v, exact)) in first.iter().zip(&scored) {
+            if exact {
+                answer[k] = Some(Eval::Exact(self.score_of(v)));
+            } else if v <= best_f32 + REVERIFY_REL * best_f32.abs() {
+                verify.push(k);
+            } else {
+                // A lower bound of the true score, re-scored exactly if the search reaches it.
+                answer[k] = Some(Eval::Bound(self.score_of(v * (1.0 - REVERIFY_REL))));
+                self.approx_at[ids[k] as usize] = step;
+            }
+        }
+        let verify_ids: Vec<u32> = verify.iter().map(|&k| ids[k]).collect();
+        for (&k, (v, _)) in verify.iter().zip(self.st.score(backend, op, &verify_ids, cfg, &mut self.iterations, true)?) {
+            answer[k] = Some(Eval::Exact(self.score_of(v)));
+        }
+        out.extend(answer.into_iter().map(|a| a.expect("every candidate is answered")));
+        Ok(())
+    }
+
+    fn evaluate_all(&mut self, ids: &[u32], out: &mut Vec<SpecScore>) -> Result<()> {
+        let scored = self.st.score(self.backend, self.op, ids, self.cfg, &mut self.iterations, false)?;
+        let mut scores: Vec<f64> = scored.iter().map(|x| x.0).collect();
+        let inexact: Vec<usize> = (0..scored.len()).filter(|&k| !scored[k].1).collect();
+        if !inexact.is_empty() {
+            let st = &self.st;
+            refine_on_cpu(self.op, &mut scores, &inexact, &[], self.objective, &st.warm, self.cfg, |k, out| st.set_of(ids[k], out))?;
+        }
+        out.extend(scores.into_iter().map(|rho| self.score_of(rho)));
+        Ok(())
+    }
+
+    fn commit(&mut self, id: u32, _gain: SpecScore) -> Result<()> {
+        let st = &mut self.st;
+        for &m in st.ball_sets.get(id as usize) {
+            st.in_r.insert(m);
+        }
+        let mut merged = Vec::new();
+        merge_sorted(&st.r_members, st.ball_sets.get(id as usize), &mut merged);
+        st.r_members = merged;
+        // Warm start for the next step: the singular vector of the new R.
+        let (mut norm, mut vec) = self.backend.spectral_vector(self.op, &st.r_members, &st.warm, self.cfg)?;
+        // ρ(R) is what later scores are compared against: it must be converged too.
+        if !norm.converged {
+            (norm, vec) = crate::backend::cpu::power_iteration(self.op, &st.r_members, &st.warm, &retry_config(self.cfg))?;
+            if !norm.converged {
+                return Err(not_converged(1, self.cfg));
+            }
+        }
+        st.warm = vec;
+        st.rho_r = norm.sigma;
+        self.step_iterations.push(std::mem::take(&mut self.iterations));
+        self.step += 1;
+        Ok(())
+    }
 }
 
 /// Mutable state of one MaxSpec run.
@@ -147,107 +323,6 @@ impl State {
     fn set_of(&self, c: u32, out: &mut Vec<u32>) {
         merge_sorted(&self.r_members, self.ball_sets.get(c as usize), out);
     }
-}
-
-fn run(
-    backend: &dyn Backend,
-    op: &SpectralOperator,
-    balls: &BallSet,
-    budget: usize,
-    objective: MaxSpecObjective,
-    cfg: &PowerIterConfig,
-    lazy: bool,
-) -> Result<Vec<SpecPick>> {
-    let n_cand = balls.len();
-    let mut st = State { ball_sets: balls.to_sets(), in_r: Bitset::new(op.n()), r_members: Vec::new(), rho_r: 0.0, warm: Vec::new() };
-    // Per candidate: last score and the step it was computed at (None = taken).
-    let mut bound: Vec<Option<(f64, usize)>> = vec![Some((f64::NEG_INFINITY, usize::MAX)); n_cand];
-    // Step at which a candidate's bound is a deflated f32 score (usize::MAX = never).
-    let mut approx_at: Vec<usize> = vec![usize::MAX; n_cand];
-    let mut picks = Vec::with_capacity(budget);
-    for step in 0..budget.min(n_cand) {
-        let mut iterations = 0u64;
-        let (c, score) = if !lazy {
-            let remaining: Vec<u32> = (0..n_cand as u32).filter(|&c| bound[c as usize].is_some()).collect();
-            let scored = st.score(backend, op, &remaining, cfg, &mut iterations, false)?;
-            let mut scores: Vec<f64> = scored.iter().map(|x| x.0).collect();
-            let inexact: Vec<usize> = (0..scored.len()).filter(|&k| !scored[k].1).collect();
-            if !inexact.is_empty() {
-                refine_on_cpu(op, &mut scores, &inexact, &[], objective, &st.warm, cfg, |k, out| st.set_of(remaining[k], out))?;
-            }
-            let k = pick_best(&scores, objective);
-            (remaining[k], scores[k])
-        } else {
-            loop {
-                // Best fresh score so far and the stale candidates whose bound may still beat or tie it.
-                let mut best = f64::INFINITY;
-                for b in bound.iter().flatten() {
-                    if b.1 == step {
-                        best = best.min(b.0);
-                    }
-                }
-                let limit = if best.is_finite() { best + TIE_REL * best.abs() } else { f64::INFINITY };
-                // Stale: a bound from an earlier step, or a deflated f32 score from this one.
-                let mut stale: Vec<u32> = (0..n_cand as u32)
-                    .filter(|&c| matches!(bound[c as usize], Some((v, s)) if s != step && v <= limit))
-                    .collect();
-                if stale.is_empty() {
-                    break;
-                }
-                // Score the lowest bounds first: they are the likeliest winners.
-                stale.sort_by(|&a, &b| bound[a as usize].unwrap().0.total_cmp(&bound[b as usize].unwrap().0).then(a.cmp(&b)));
-                stale.truncate(SCORE_BATCH);
-                // Candidates already scored in f32 at this step get their exact score now.
-                let (again, first): (Vec<u32>, Vec<u32>) = stale.iter().partition(|&&c| approx_at[c as usize] == step);
-                for (&c, (v, _)) in again.iter().zip(st.score(backend, op, &again, cfg, &mut iterations, true)?) {
-                    bound[c as usize] = Some((v, step));
-                }
-                let scored = st.score(backend, op, &first, cfg, &mut iterations, false)?;
-                let best_f32 = scored.iter().map(|x| x.0).fold(best, f64::min);
-                let mut verify = Vec::new();
-                for (&c, &(v, exact)) in first.iter().zip(&scored) {
-                    if exact {
-                        bound[c as usize] = Some((v, step));
-                    } else if v <= best_f32 + REVERIFY_REL * best_f32.abs() {
-                        verify.push(c);
-                    } else {
-                        // A lower bound of the true score, re-scored exactly if the search reaches it.
-                        bound[c as usize] = Some((v * (1.0 - REVERIFY_REL), usize::MAX));
-                        approx_at[c as usize] = step;
-                    }
-                }
-                for (&c, (v, _)) in verify.iter().zip(st.score(backend, op, &verify, cfg, &mut iterations, true)?) {
-                    bound[c as usize] = Some((v, step));
-                }
-            }
-            let fresh: Vec<(u32, f64)> = (0..n_cand as u32)
-                .filter_map(|c| bound[c as usize].filter(|b| b.1 == step).map(|b| (c, b.0)))
-                .collect();
-            let scores: Vec<f64> = fresh.iter().map(|f| f.1).collect();
-            let k = pick_best(&scores, objective);
-            fresh[k]
-        };
-        bound[c as usize] = None;
-        for &m in st.ball_sets.get(c as usize) {
-            st.in_r.insert(m);
-        }
-        let mut merged = Vec::new();
-        merge_sorted(&st.r_members, st.ball_sets.get(c as usize), &mut merged);
-        st.r_members = merged;
-        // Warm start for the next step: the singular vector of the new R.
-        let (mut norm, mut vec) = backend.spectral_vector(op, &st.r_members, &st.warm, cfg)?;
-        // ρ(R) is what later scores are compared against: it must be converged too.
-        if !norm.converged {
-            (norm, vec) = crate::backend::cpu::power_iteration(op, &st.r_members, &st.warm, &retry_config(cfg))?;
-            if !norm.converged {
-                return Err(not_converged(1, cfg));
-            }
-        }
-        st.warm = vec;
-        st.rho_r = norm.sigma;
-        picks.push(SpecPick { candidate: c, score, iterations });
-    }
-    Ok(picks)
 }
 
 /// Replaces approximate scores (positions `todo` of `scores`) by the CPU's f64 scores for every

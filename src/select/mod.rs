@@ -4,9 +4,9 @@
 pub mod al;
 pub mod greedy;
 pub mod maxspec;
+pub mod objective;
 pub mod pool;
 pub mod random;
-pub mod sets;
 pub mod stability;
 mod weights;
 
@@ -16,13 +16,14 @@ pub use weights::NodeWeights;
 
 use crate::backend::{Backend, PowerIterConfig, SpectralOperator};
 use crate::error::{Error, Result};
+use crate::graph::sets::{self, BallLayout, SetList};
 use crate::graph::{Direction, Graph};
 use serde::Serialize;
-use sets::{BallLayout, SetList};
 use std::time::Instant;
 
 /// Selection method.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     /// Lazy greedy (CELF) maximisation of the number of nodes within L hops. Default.
@@ -209,6 +210,10 @@ pub struct Summary {
     pub ball_layout: &'static str,
     /// Seed (Random).
     pub seed: u64,
+    /// What the greedy search took (evaluations, batches; none for Random). For MaxSpec the
+    /// evaluations are candidate scorings and saturation is never reported here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<greedy::GreedyStats>,
 }
 
 /// A finished selection.
@@ -240,16 +245,19 @@ pub fn select(graph: &Graph, pool: &Pool, cfg: &SelectConfig, backend: &dyn Back
     let wfix = weights.map(|w| w.fixed.as_slice());
     let unit = weights.map(|w| w.unit).unwrap_or(1.0);
 
-    // (candidate, gain in oracle units, score)
-    let order: Vec<(u32, u64, Option<f64>)> = match cfg.method {
+    // (candidate, gain in oracle units, score) per pick, and what the greedy search took.
+    type Order = Vec<(u32, u64, Option<f64>)>;
+    let (order, search): (Order, Option<greedy::GreedyStats>) = match cfg.method {
         Method::Graphreach => {
             let mut oracle = backend.coverage(&balls, wfix)?;
             let width = cfg.batch_width.unwrap_or_else(|| backend.default_batch_width());
-            greedy::lazy_greedy(oracle.as_mut(), balls.len(), budget, width)?.0.into_iter().map(|p| (p.candidate, p.gain, None)).collect()
+            let r = greedy::lazy_greedy(oracle.as_mut(), balls.len(), budget, width)?;
+            (r.picks.iter().map(|p| (p.candidate, p.gain, None)).collect(), Some(r.stats))
         }
         Method::NaiveGreedy => {
             let mut oracle = backend.coverage(&balls, wfix)?;
-            greedy::naive_greedy(oracle.as_mut(), balls.len(), budget)?.into_iter().map(|p| (p.candidate, p.gain, None)).collect()
+            let r = greedy::naive_greedy(oracle.as_mut(), balls.len(), budget)?;
+            (r.picks.iter().map(|p| (p.candidate, p.gain, None)).collect(), Some(r.stats))
         }
         Method::Random => {
             let mut oracle = backend.coverage(&balls, wfix)?;
@@ -258,18 +266,18 @@ pub fn select(graph: &Graph, pool: &Pool, cfg: &SelectConfig, backend: &dyn Back
             for c in idx {
                 v.push((c, oracle.commit(c)?, None));
             }
-            v
+            (v, None)
         }
         Method::Typiclust | Method::AcsFw => unreachable!("embedding methods return above"),
         Method::Maxspec => {
             let op = SpectralOperator::from_hop_adjacency(&adj);
-            let picks = maxspec::maxspec(backend, &op, &balls, budget, cfg.objective, &cfg.power)?;
+            let r = maxspec::maxspec(backend, &op, &balls, budget, cfg.objective, &cfg.power)?;
             let mut oracle = backend.coverage(&balls, wfix)?;
-            let mut v = Vec::with_capacity(picks.len());
-            for p in picks {
+            let mut v = Vec::with_capacity(r.picks.len());
+            for p in &r.picks {
                 v.push((p.candidate, oracle.commit(p.candidate)?, Some(p.score)));
             }
-            v
+            (v, Some(r.stats))
         }
     };
     // Unweighted coverage for the summary fraction.
@@ -315,6 +323,7 @@ pub fn select(graph: &Graph, pool: &Pool, cfg: &SelectConfig, backend: &dyn Back
                 sets::BallSet::Dense { .. } => "dense",
             },
             seed: cfg.seed,
+            search,
         },
         selection: picks,
     })

@@ -165,6 +165,13 @@ pub fn all_nodes(graph: &Graph) -> Pool {
     }
 }
 
+/// The candidate list of a synthetic hub-SBM preset (`--candidates gen:NAME`) on that preset's
+/// graph, as single-gene candidates (see [`crate::graph::gen::preset_candidates`]).
+pub fn gen_pool(graph: &Graph, name: &str) -> Result<Pool> {
+    let nodes = crate::graph::gen::preset_candidates(graph, name)?;
+    Ok(Pool { candidates: nodes.into_iter().map(|v| Candidate { label: graph.label(v), seeds: vec![v] }).collect(), notes: Vec::new() })
+}
+
 /// Removes candidates that contain an excluded gene (a double with one test gene goes too, as in
 /// GEARS's and IterPert's splits). Returns how many were removed.
 pub fn apply_exclusions(pool: &mut Pool, excluded_nodes: &HashSet<u32>) -> usize {

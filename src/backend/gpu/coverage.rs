@@ -7,7 +7,7 @@ use crate::backend::gpu_plan::{rows_per_tile, sparse_tiles, words32};
 use crate::backend::source::{GainsParams, COMMIT_DENSE, COMMIT_SPARSE, GAINS_DENSE, GAINS_SPARSE, WORKGROUP};
 use crate::backend::CoverageOracle;
 use crate::error::Result;
-use crate::select::sets::BallSet;
+use crate::graph::sets::BallSet;
 
 /// Balls `first..first + len` on the device.
 struct Tile<B> {

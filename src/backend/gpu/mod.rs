@@ -13,7 +13,7 @@ use crate::backend::{Backend, CoverageOracle, PowerIterConfig, SpectralNorm, Spe
 use crate::error::Result;
 use crate::graph::go_build::JaccardTopK;
 use crate::graph::Csr;
-use crate::select::sets::{BallLayout, BallSet, SetList};
+use crate::graph::sets::{BallLayout, BallSet, SetList};
 use std::sync::Mutex;
 
 /// The selection kernels on a GPU device (operator uploads of MaxSpec reused between calls).

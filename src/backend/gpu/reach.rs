@@ -9,7 +9,7 @@ use crate::backend::gpu_plan::{compact_launches, compact_tile, reach_tile_bytes,
 use crate::backend::source::{ReachParams, REACH_ADVANCE, REACH_COMPACT, REACH_COUNT, REACH_EXPAND, WORKGROUP};
 use crate::error::Result;
 use crate::graph::Csr;
-use crate::select::sets::{BallLayout, BallSet, SetList};
+use crate::graph::sets::{BallLayout, BallSet, SetList};
 
 /// The `hops`-hop balls of every seed set (see [`crate::backend::Backend::balls`]).
 pub fn balls<D: GpuDevice>(dev: &D, adj: &Csr, seeds: &SetList, hops: u32, layout: BallLayout) -> Result<BallSet> {

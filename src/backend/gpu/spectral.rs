@@ -7,7 +7,7 @@ use crate::backend::gpu_plan::{dinv_f32, f32_tol, fingerprint, pack_csr, pack_cs
 use crate::backend::source::{SpmvParams, SPMV_POWER};
 use crate::backend::{PowerIterConfig, SpectralNorm, SpectralOperator};
 use crate::error::Result;
-use crate::select::sets::SetList;
+use crate::graph::sets::SetList;
 use std::sync::Mutex;
 
 /// Power iterations per launch.

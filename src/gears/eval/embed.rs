@@ -39,7 +39,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 /// Which embedding of a perturbation (spec §8.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum EmbedKind {
     /// Predicted mean expression δ(p) + control mean (IterPert `linear_fix_ctrl`; G values).
@@ -322,7 +323,7 @@ pub fn push_rows(out: &mut Vec<f64>, parts: &EvalOutput<f32>, kind: EmbedKind, c
 pub fn finish(perts: &[EmbedPert], kind: EmbedKind, dim: usize, values: Vec<f64>) -> Result<Embeddings> {
     assert_eq!(values.len(), perts.len() * dim, "one row per perturbation");
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-        return Err(Error::invalid(format!(
+        return Err(Error::computation(format!(
             "the model's {} embedding of {} has a non-finite value (column d{}): the model's weights are not usable (did training diverge?)",
             kind.name(),
             perts[i / dim.max(1)].name,

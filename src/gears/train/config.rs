@@ -5,7 +5,8 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// Which epoch's weights are kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelSelection {
     /// The epoch with the lowest validation `mse_de` (GEARS); the last epoch when there is no validation set.
@@ -15,7 +16,8 @@ pub enum ModelSelection {
 }
 
 /// What the predicted change δ(p) is added to when evaluating a perturbation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum EvalMode {
     /// The mean of the control cells paired with the perturbation's cells (GEARS `evaluate`).
@@ -25,7 +27,8 @@ pub enum EvalMode {
 }
 
 /// Which cells the co-expression graph is computed from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum CoexprCells {
     /// Cells of the training conditions that are control or single perturbations (GEARS).

@@ -235,7 +235,7 @@ impl<'a> TrainContext<'a> {
             let (l, d) = stepper.step(self, state, batch, lr)?;
             if !l.is_finite() {
                 bar.abandon();
-                return Err(Error::invalid(format!("training diverged: loss {l} at epoch {} step {}", e + 1, s + 1)));
+                return Err(Error::computation(format!("training diverged: loss {l} at epoch {} step {}; try a smaller --lr", e + 1, s + 1)));
             }
             sum_l += l;
             sum_d += d;

@@ -39,7 +39,7 @@ impl Default for PcaConfig {
 
 /// When PCA runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
-#[derive(clap::ValueEnum)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum PcaMode {
     /// When the embedding's reference dimension exceeds the threshold (as IterPert).

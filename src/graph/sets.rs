@@ -140,7 +140,8 @@ pub enum BallSet {
 }
 
 /// Which ball representation to use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum BallLayout {
     /// Dense when the mean ball size exceeds n_nodes / 32, else sparse.
