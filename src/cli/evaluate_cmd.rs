@@ -6,7 +6,7 @@ use crate::gears::prepare::{condition_nodes, resolve_conditions, ConditionMeans}
 use crate::gears::report::build_report;
 use crate::gears::train::TrainContext;
 use crate::gears::EvalMode;
-use crate::select::pool::{read_names, NameList};
+use crate::graph::names::{read_names, NameList};
 use clap::Args;
 use std::path::PathBuf;
 

@@ -8,7 +8,7 @@ use crate::gears::prepare::{coexpression_graph, condition_nodes, graph_symbols, 
 use crate::gears::report::build_report;
 use crate::gears::train::{Hooks, TrainContext, TrainState};
 use crate::gears::{CoexprCells, EvalMode, GearsConfig, ModelSelection};
-use crate::select::pool::read_names;
+use crate::graph::names::read_names;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -7,7 +7,7 @@ use super::dataset::CsrMatrix;
 use super::sampling::neg_binomial;
 use super::write::{write_anndata, AnnDataOut, OutCol, UnsVal};
 use crate::error::{Error, Result};
-use crate::graph::io::decompress_if_gz;
+use crate::files::text::{Sep, TextInput};
 use crate::rng::{splitmix_at, SplitMix64};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -90,9 +90,16 @@ pub struct Simulated {
     pub description: String,
 }
 
+/// The rows after the header of an embedded tab-separated table, through the shared reader.
 fn tsv(bytes: &[u8], name: &str) -> Result<Vec<Vec<String>>> {
-    let text = decompress_if_gz(bytes.to_vec(), name)?;
-    Ok(String::from_utf8_lossy(&text).lines().skip(1).map(|l| l.split('\t').map(String::from).collect()).collect())
+    let input = TextInput::from_bytes(bytes.to_vec(), name)?;
+    let mut f = Vec::new();
+    let mut rows = Vec::new();
+    for line in input.lines().skip(1) {
+        line.raw_fields(Sep::Tab, &mut f)?;
+        rows.push(f.iter().map(|x| x.to_string()).collect());
+    }
+    Ok(rows)
 }
 
 struct PertStats {
@@ -223,12 +230,10 @@ pub fn simulate(preset: Preset, scale: f64, seed: u64, progress: bool) -> Result
     let graph = crate::graph::builtin::graph("go-k562")?;
     // (dataset symbol as in the Replogle table, NCBI-2022 symbol as in the graph and gene tables)
     let pairs = |text: &str| -> Vec<(String, String)> {
-        text.lines()
-            .skip(1)
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split('\t').collect();
-                (f.len() >= 2).then(|| (f[0].to_string(), f[1].to_string()))
-            })
+        tsv(text.as_bytes(), "builtin perturbation list")
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|f| (f.len() >= 2).then(|| (f[0].clone(), f[1].clone())))
             .collect()
     };
     let pert_pairs = match preset {

@@ -8,7 +8,7 @@ use super::graph_norm::Propagation;
 use crate::data::Dataset;
 use crate::error::{preview_list, Error, Result};
 use crate::graph::{Graph, Labels};
-use crate::select::pool::{condition_genes, NameList};
+use crate::graph::names::{condition_genes, NameList};
 use std::collections::HashMap;
 
 /// Maps the names of a perturbation list (genes, `A+ctrl`, `A+B`, `ctrl`, or a `graphreach

@@ -3,6 +3,7 @@
 
 use super::{io, Graph};
 use crate::error::{Error, Result};
+use crate::files::text::TextInput;
 
 /// GO graph over the 9,792-gene K562 universe (GEARS construction, k = 20): `builtin:go-k562`.
 pub const GO_K562: &[u8] = include_bytes!("../../data/go/go_graph_k562universe_k20.tsv.gz");
@@ -45,19 +46,18 @@ pub fn graph(name: &str) -> Result<Graph> {
     io::parse_edge_list(&text, &label)
 }
 
-/// The genes of a builtin candidate pool (NCBI-2022 symbols, dataset order).
-pub fn pool(name: &str) -> Result<Vec<String>> {
+/// The text of a builtin candidate pool, read like a user's list (named `builtin:NAME`).
+pub fn pool_text(name: &str) -> Result<TextInput> {
     match POOLS.iter().find(|p| p.0 == name) {
-        Some(p) => Ok(p
-            .1
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(String::from)
-            .collect()),
+        Some(p) => TextInput::from_bytes(p.1.as_bytes().to_vec(), format!("builtin:{name}")),
         None => {
             let known: Vec<_> = POOLS.iter().map(|p| format!("builtin:{}", p.0)).collect();
             Err(Error::invalid(format!("unknown builtin candidate pool '{name}'; available: {}", known.join(", "))))
         }
     }
+}
+
+/// The genes of a builtin candidate pool (NCBI-2022 symbols, dataset order).
+pub fn pool(name: &str) -> Result<Vec<String>> {
+    Ok(super::names::parse_names(&pool_text(name)?)?.names.into_iter().map(|(_, n)| n).collect())
 }
