@@ -117,14 +117,15 @@ fn decode(mut bytes: Vec<u8>, name: &str) -> Result<String> {
     }
     // A lone CR (not followed by LF) ends a line. CR and LF never occur inside a multi-byte UTF-8
     // sequence, so this is safe before the UTF-8 check and keeps every offset.
-    if let Some(first) = bytes.iter().position(|&b| b == b'\r') {
-        for i in first..bytes.len() {
+    // (`contains` on bytes is a fast memchr scan; most files have no CR and no NUL.)
+    if bytes.contains(&b'\r') {
+        for i in 0..bytes.len() {
             if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
                 bytes[i] = b'\n';
             }
         }
     }
-    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+    if let Some(at) = bytes.contains(&0).then(|| bytes.iter().position(|&b| b == 0)).flatten() {
         return Err(Error::parse(name, line_at(&bytes, at), "a NUL byte: this is a binary file, not text (an .h5ad, an archive, a spreadsheet?); export it as tab- or comma-separated text"));
     }
     String::from_utf8(bytes).map_err(|e| {

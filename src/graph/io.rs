@@ -282,6 +282,7 @@ fn parse_edge_list_general(input: &TextInput) -> Result<Graph> {
     // Edges as provisional token ids; endpoints of dropped edges are interned too (still nodes).
     let (mut rows, mut cols, mut w): (Vec<u32>, Vec<u32>, Vec<f32>) = (Vec::new(), Vec::new(), Vec::new());
     let mut fields: Vec<Cow<str>> = Vec::with_capacity(4);
+    let mut last = (u32::MAX, u32::MAX);
     for line in input.data_lines("#%") {
         let s = *sep.get_or_insert_with(|| Sep::detect(line.text));
         line.fields(s, &mut fields)?;
@@ -305,10 +306,14 @@ fn parse_edge_list_general(input: &TextInput) -> Result<Graph> {
         }
         let weight = if nf == 3 { parse_weight(&fields[2], &line)? } else { 1.0 };
         report.lines += 1;
-        let mut f = fields.drain(..2);
-        let (a, b) = (f.next().unwrap_or_default(), f.next().unwrap_or_default());
-        drop(f);
-        let (a, b) = (nodes.id(a, line.no), nodes.id(b, line.no));
+        // Files are often grouped by one column (GEARS's by target): try the last line's ids first.
+        let mut id = |tok: &str, last: &mut u32| {
+            if *last == u32::MAX || nodes.token(*last) != tok {
+                *last = nodes.id(tok, line.no);
+            }
+            *last
+        };
+        let (a, b) = (id(&fields[0], &mut last.0), id(&fields[1], &mut last.1));
         if weight <= 0.0 {
             report.dropped_nonpositive += 1;
             continue;
@@ -324,10 +329,10 @@ fn parse_edge_list_general(input: &TextInput) -> Result<Graph> {
         return Err(Error::invalid(format!("{name}: more than {} edges are not supported", u32::MAX)));
     }
     // Integer labels if every token is an integer; then every one must fit a node number.
-    let all_int = nodes.tokens.iter().all(|t| t.bytes().all(|c| c.is_ascii_digit()));
+    let all_int = nodes.tokens().all(|t| t.bytes().all(|c| c.is_ascii_digit()));
     let (labels, n, map) = if all_int {
         let mut map = Vec::with_capacity(nodes.len());
-        for (t, &line) in nodes.tokens.iter().zip(&nodes.first_line) {
+        for (t, &line) in nodes.tokens().zip(&nodes.first_line) {
             match t.parse::<u64>() {
                 Ok(v) if v <= MAX_INT_ID => map.push(v as u32),
                 _ => {
@@ -341,13 +346,12 @@ fn parse_edge_list_general(input: &TextInput) -> Result<Graph> {
         (Labels::Integers, n, map)
     } else {
         let mut order: Vec<u32> = (0..nodes.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| nodes.tokens[a as usize].as_bytes().cmp(nodes.tokens[b as usize].as_bytes()));
+        order.sort_unstable_by(|&a, &b| nodes.token(a).as_bytes().cmp(nodes.token(b).as_bytes()));
         let mut map = vec![0u32; nodes.len()];
         for (rank, &p) in order.iter().enumerate() {
             map[p as usize] = rank as u32;
         }
-        let mut tokens: Vec<Option<Cow<str>>> = nodes.tokens.into_iter().map(Some).collect();
-        let symbols: Vec<String> = order.iter().map(|&p| tokens[p as usize].take().unwrap_or_default().into_owned()).collect();
+        let symbols: Vec<String> = order.iter().map(|&p| nodes.token(p).to_string()).collect();
         (Labels::Symbols(symbols), order.len(), map)
     };
     for r in rows.iter_mut().chain(cols.iter_mut()) {

@@ -9,6 +9,7 @@ pub mod io;
 mod intern;
 mod mtx;
 pub mod names;
+pub mod packed;
 pub mod symbols;
 
 pub use csr::Csr;
