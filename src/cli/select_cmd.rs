@@ -5,7 +5,7 @@ use crate::backend::{select_backend, BackendChoice, PowerIterConfig};
 use crate::error::{Error, Result};
 use crate::graph::{io::load_graph, Direction, Graph};
 use crate::graph::names::read_names;
-use crate::select::pool::{all_nodes, apply_exclusions, resolve_names, Pool};
+use crate::select::pool::{all_nodes, apply_exclusions, resolve_exclusions, resolve_names, Pool};
 use crate::select::sets::BallLayout;
 use crate::select::{self, Budget, MaxSpecObjective, Method, NodeWeights, SelectConfig};
 use clap::Args;
@@ -129,7 +129,7 @@ pub fn load_pool(graph: &Graph, spec: &str, skip_missing: bool) -> Result<Pool> 
 /// cannot be candidates anyway).
 fn excluded_nodes(graph: &Graph, spec: &str, notes: &mut Vec<String>) -> Result<HashSet<u32>> {
     let names = read_names(spec)?;
-    let pool = resolve_names(graph, &names, true)?;
+    let pool = resolve_exclusions(graph, &names)?;
     let mut out = HashSet::new();
     for c in &pool.candidates {
         out.extend(c.seeds.iter().copied());

@@ -60,12 +60,40 @@ fn attr_string(v: &AttrValue) -> Option<String> {
     }
 }
 
-/// Runs a reader closure, turning a panic inside the HDF5 decoder (a corrupt file) into an error.
+/// Runs a reader closure, turning a panic inside the HDF5 decoder into an error. This is the h5ad
+/// boundary's containment: `hdf5-pure` can panic on corrupt or truncated bytes (an index or a
+/// length read from the file used unchecked), so every call into it goes through here, the panic
+/// is caught with `catch_unwind`, and the caller turns the message into an [`Error::H5ad`] naming
+/// the file and field. While the closure runs, the panic hook stays quiet on this thread, so the
+/// user sees the clear error and no "panicked at" text (other panics still print as usual).
 fn guarded<T>(f: impl FnOnce() -> std::result::Result<T, String>) -> std::result::Result<T, String> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+    quiet_hook_inside_guard();
+    let was = IN_GUARD.with(|g| g.replace(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    IN_GUARD.with(|g| g.set(was));
+    match r {
         Ok(r) => r,
         Err(_) => Err("the HDF5 decoder failed on malformed data (corrupt or truncated file)".into()),
     }
+}
+
+thread_local! {
+    /// Whether this thread is inside [`guarded`].
+    static IN_GUARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs (once) a panic hook that says nothing for panics inside [`guarded`] and hands every
+/// other panic to the hook that was there before.
+fn quiet_hook_inside_guard() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_GUARD.with(|g| g.get()) {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// Files larger than this are opened for streaming reads rather than loaded into memory.

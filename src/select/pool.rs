@@ -31,6 +31,17 @@ pub struct Pool {
 /// Resolves names to seed sets. Unknown genes are an error listing up to ten of them, unless
 /// `skip_missing`, in which case they are dropped with a note.
 pub fn resolve_names(graph: &Graph, list: &NameList, skip_missing: bool) -> Result<Pool> {
+    resolve(graph, list, skip_missing, "--skip-missing")
+}
+
+/// Resolves an exclusion list (`--exclude`): genes that are not graph nodes are dropped with a
+/// note saying why that is harmless (they cannot be candidates either).
+pub fn resolve_exclusions(graph: &Graph, list: &NameList) -> Result<Pool> {
+    resolve(graph, list, true, "they cannot be candidates either")
+}
+
+/// [`resolve_names`], with `why_skipped` saying in the note why unknown genes could be dropped.
+fn resolve(graph: &Graph, list: &NameList, skip_missing: bool, why_skipped: &str) -> Result<Pool> {
     let resolver = SymbolResolver::new(graph);
     let mut pool = Pool::default();
     let mut unknown: Vec<String> = Vec::new();
@@ -84,7 +95,7 @@ pub fn resolve_names(graph: &Graph, list: &NameList, skip_missing: bool) -> Resu
         if !skip_missing {
             return Err(Error::UnknownGenes { path: list.source.clone(), graph: graph.name.clone(), count: unknown.len(), shown: preview_list(&unknown) });
         }
-        pool.notes.push(format!("skipped {} gene(s) not in the graph (--skip-missing): {}", unknown.len(), preview_list(&unknown)));
+        pool.notes.push(format!("skipped {} gene(s) not in the graph ({why_skipped}): {}", unknown.len(), preview_list(&unknown)));
     }
     if !renamed.is_empty() {
         pool.notes.push(format!("resolved {} renamed symbol(s): {}", renamed.len(), preview_list(&renamed)));

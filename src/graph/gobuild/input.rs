@@ -38,10 +38,10 @@ pub fn read_gene2go(path: &Path, exclude: &[String]) -> Result<Annotations> {
     let (mut rows, mut excluded_rows) = (0usize, 0usize);
     let mut f = Vec::new();
     for line in input.data_lines("#") {
-        if line.no == 1 && line.text.starts_with("symbol\t") {
+        line.raw_fields(Sep::Tab, &mut f)?;
+        if line.no == 1 && f[0] == "symbol" && f.len() > 1 {
             continue;
         }
-        line.raw_fields(Sep::Tab, &mut f)?;
         if f.len() != 5 {
             return Err(line.err(format!(
                 "expected 5 tab-separated fields (symbol, entrez_id, go_id, ontology, evidence), found {}", f.len())));
@@ -102,10 +102,10 @@ pub fn read_protein_coding(path: &Path) -> Result<BTreeSet<String>> {
     let mut types: HashMap<String, bool> = HashMap::new();
     let mut f = Vec::new();
     for line in input.data_lines("#") {
-        if line.no == 1 && line.text.starts_with("entrez_id\t") {
+        line.raw_fields(Sep::Tab, &mut f)?;
+        if line.no == 1 && f[0] == "entrez_id" && f.len() > 1 {
             continue;
         }
-        line.raw_fields(Sep::Tab, &mut f)?;
         if f.len() < 3 || f[1].is_empty() {
             return Err(line.err("expected tab-separated entrez_id, symbol, gene_type[, name]"));
         }
