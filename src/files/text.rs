@@ -84,10 +84,40 @@ impl TextInput {
     /// The lines that hold data: not blank, and not starting with one of `comments` (e.g. `"#"`,
     /// `"#%"`, or `""` where a format has no comments) once trimmed.
     pub fn data_lines<'a>(&'a self, comments: &'static str) -> impl Iterator<Item = Line<'a>> + 'a {
-        self.lines().filter(move |l| match l.text.chars().next() {
-            None => false,
-            Some(c) => !comments.contains(c),
-        })
+        self.lines().data(comments)
+    }
+
+    /// The lines cut into at most `parts` runs of whole lines of at least `min_bytes` each (the
+    /// last may be shorter), numbered as [`TextInput::lines`] numbers them, so that a parser can
+    /// read the runs in parallel and still name the right line in every error.
+    pub fn line_chunks(&self, parts: usize, min_bytes: usize) -> Vec<Lines<'_>> {
+        use rayon::prelude::*;
+        let b = self.text.as_bytes();
+        let size = (b.len() / parts.max(1)).max(min_bytes).max(1);
+        let mut cuts = vec![0usize];
+        let mut start = 0;
+        while start < b.len() {
+            let end = (start + size).min(b.len());
+            let end = if end == b.len() || b[end - 1] == b'\n' {
+                end
+            } else {
+                b[end..].iter().position(|&c| c == b'\n').map_or(b.len(), |i| end + i + 1)
+            };
+            cuts.push(end);
+            start = end;
+        }
+        let spans: Vec<(usize, usize)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
+        let newlines: Vec<usize> = spans.par_iter().map(|&(a, z)| b[a..z].iter().filter(|&&c| c == b'\n').count()).collect();
+        let mut before = 0;
+        spans
+            .iter()
+            .zip(newlines)
+            .map(|(&(a, z), nl)| {
+                let l = Lines { file: &self.name, rest: &self.text[a..z], no: before };
+                before += nl;
+                l
+            })
+            .collect()
     }
 
     /// An [`Error::Parse`] at `line` of this input (0: the input as a whole).
@@ -167,6 +197,16 @@ pub struct Lines<'a> {
     file: &'a str,
     rest: &'a str,
     no: usize,
+}
+
+impl<'a> Lines<'a> {
+    /// The lines that hold data (see [`TextInput::data_lines`]).
+    pub fn data(self, comments: &'static str) -> impl Iterator<Item = Line<'a>> {
+        self.filter(move |l| match l.text.chars().next() {
+            None => false,
+            Some(c) => !comments.contains(c),
+        })
+    }
 }
 
 impl<'a> Iterator for Lines<'a> {
@@ -416,6 +456,20 @@ mod tests {
         gz.write_all(b"\xef\xbb\xbfa\r\nb\r\n").unwrap();
         let t = input(&gz.finish().unwrap());
         assert_eq!(t.lines().map(|l| l.text).collect::<Vec<_>>(), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn line_chunks_number_lines_like_lines() {
+        let text: String = (0..500).map(|i| if i % 7 == 0 { "\n".to_string() } else { format!("line {i}\r\n") }).collect();
+        let t = input(text.as_bytes());
+        let all: Vec<(usize, &str)> = t.lines().map(|l| (l.no, l.raw)).collect();
+        for (parts, min) in [(1, 1), (2, 1), (3, 10), (7, 1), (64, 1), (4, 1 << 20)] {
+            let chunks = t.line_chunks(parts, min);
+            assert!(chunks.len() <= parts.max(1) + 1, "{parts} parts gave {}", chunks.len());
+            let got: Vec<(usize, &str)> = chunks.into_iter().flatten().map(|l| (l.no, l.raw)).collect();
+            assert_eq!(got, all, "parts {parts}, min {min}");
+        }
+        assert!(input(b"").line_chunks(4, 1).into_iter().flatten().next().is_none());
     }
 
     #[test]

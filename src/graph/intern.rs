@@ -12,10 +12,9 @@ pub struct Interner {
     arena: String,
     /// End offset in `arena` of each token.
     ends: Vec<usize>,
-    /// Open-addressing table: 0 = empty, else token id + 1.
-    slots: Vec<u32>,
-    /// High hash bits of each slot's token (a quick reject before comparing bytes).
-    tags: Vec<u32>,
+    /// Open-addressing table of (token id + 1, high hash bits as a quick reject before comparing
+    /// bytes); id 0 = empty. One cache line serves both halves of a probe.
+    slots: Vec<(u32, u32)>,
     /// 1-based line on which each token first appears (for errors about a token).
     pub first_line: Vec<usize>,
 }
@@ -73,17 +72,16 @@ impl Interner {
         let mask = self.slots.len() - 1;
         let mut i = h as usize & mask;
         loop {
-            let s = self.slots[i];
+            let (s, t) = self.slots[i];
             if s == 0 {
                 let id = self.len() as u32;
                 self.arena.push_str(tok);
                 self.ends.push(self.arena.len());
                 self.first_line.push(line);
-                self.slots[i] = id + 1;
-                self.tags[i] = tag;
+                self.slots[i] = (id + 1, tag);
                 return id;
             }
-            if self.tags[i] == tag && self.token(s - 1) == tok {
+            if t == tag && self.token(s - 1) == tok {
                 return s - 1;
             }
             i = (i + 1) & mask;
@@ -93,17 +91,15 @@ impl Interner {
     /// Doubles the table (at least 1024 slots) and reinserts every token.
     fn grow(&mut self) {
         let cap = (self.slots.len() * 2).max(1024);
-        self.slots = vec![0; cap];
-        self.tags = vec![0; cap];
+        self.slots = vec![(0, 0); cap];
         let mask = cap - 1;
         for id in 0..self.len() as u32 {
             let h = hash(self.token(id).as_bytes());
             let mut i = h as usize & mask;
-            while self.slots[i] != 0 {
+            while self.slots[i].0 != 0 {
                 i = (i + 1) & mask;
             }
-            self.slots[i] = id + 1;
-            self.tags[i] = (h >> 32) as u32;
+            self.slots[i] = (id + 1, (h >> 32) as u32);
         }
     }
 }

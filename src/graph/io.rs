@@ -271,42 +271,49 @@ pub fn parse_edge_list_text(input: &TextInput) -> Result<Graph> {
 /// The largest integer node id: node ids number the nodes, so this bounds the graph's size.
 const MAX_INT_ID: u64 = super::MAX_NODES as u64 - 1;
 
-/// The general edge-list parser (symbol or integer labels, every error reported with its line).
-/// Each distinct token is interned once; only the distinct tokens are sorted.
-fn parse_edge_list_general(input: &TextInput) -> Result<Graph> {
-    let name = input.name();
-    let mut report = LoadReport::default();
-    let mut sep = None;
-    let mut ncol = 0usize;
-    let mut nodes = Interner::default();
-    // Edges as provisional token ids; endpoints of dropped edges are interned too (still nodes).
-    let (mut rows, mut cols, mut w): (Vec<u32>, Vec<u32>, Vec<f32>) = (Vec::new(), Vec::new(), Vec::new());
+/// What the first data line fixes for the whole file.
+#[derive(Clone, Copy)]
+struct Layout {
+    sep: Sep,
+    ncol: usize,
+    /// Line number of the first data line, and whether it is a header (skipped).
+    first: usize,
+    header: bool,
+}
+
+/// The edges of one run of lines, with token ids local to the run.
+#[derive(Default)]
+struct TokenChunk {
+    nodes: Interner,
+    rows: Vec<u32>,
+    cols: Vec<u32>,
+    w: Vec<f32>,
+    lines: usize,
+    dropped: usize,
+}
+
+/// Parses one run of lines of an edge list laid out as `layout` says.
+fn parse_token_chunk<'a>(lines: impl Iterator<Item = Line<'a>>, layout: Layout) -> Result<TokenChunk> {
+    let mut c = TokenChunk::default();
     let mut fields: Vec<Cow<str>> = Vec::with_capacity(4);
     let mut last = (u32::MAX, u32::MAX);
-    for line in input.data_lines("#%") {
-        let s = *sep.get_or_insert_with(|| Sep::detect(line.text));
-        line.fields(s, &mut fields)?;
+    for line in lines {
+        if line.no == layout.first && layout.header {
+            continue;
+        }
+        line.fields(layout.sep, &mut fields)?;
         let nf = fields.len();
-        if ncol == 0 {
-            if !(nf == 2 || nf == 3) {
-                return Err(line.err(format!(
-                    "expected 2 or 3 columns (source, target[, weight]) but found {nf}; separate columns with tabs or commas")));
-            }
-            ncol = nf;
-            if is_header(&fields) {
-                report.header = true;
-                continue;
-            }
-        } else if nf != ncol {
+        if nf != layout.ncol {
             return Err(line.err(format!(
-                "expected {ncol} columns like the first line but found {nf}; every line must have the same columns")));
+                "expected {} columns like the first line but found {nf}; every line must have the same columns", layout.ncol)));
         }
         if fields[0].is_empty() || fields[1].is_empty() {
             return Err(line.err("empty node name; every line needs a source and a target"));
         }
         let weight = if nf == 3 { parse_weight(&fields[2], &line)? } else { 1.0 };
-        report.lines += 1;
+        c.lines += 1;
         // Files are often grouped by one column (GEARS's by target): try the last line's ids first.
+        let nodes = &mut c.nodes;
         let mut id = |tok: &str, last: &mut u32| {
             if *last == u32::MAX || nodes.token(*last) != tok {
                 *last = nodes.id(tok, line.no);
@@ -315,19 +322,61 @@ fn parse_edge_list_general(input: &TextInput) -> Result<Graph> {
         };
         let (a, b) = (id(&fields[0], &mut last.0), id(&fields[1], &mut last.1));
         if weight <= 0.0 {
-            report.dropped_nonpositive += 1;
+            c.dropped += 1;
             continue;
         }
-        rows.push(a);
-        cols.push(b);
-        w.push(weight);
+        c.rows.push(a);
+        c.cols.push(b);
+        c.w.push(weight);
     }
+    Ok(c)
+}
+
+/// Bytes below which the general parser reads a file in one piece.
+const GENERAL_CHUNK: usize = 1 << 20;
+
+/// The general edge-list parser (symbol or integer labels, every error reported with its line).
+/// The first data line fixes the separator, the column count and whether it is a header; the
+/// lines are then read in parallel runs, each interning its tokens; the runs' tokens are merged in
+/// file order (so ids, first lines and the first error are those of a sequential read), and only
+/// the distinct tokens are sorted.
+fn parse_edge_list_general(input: &TextInput) -> Result<Graph> {
+    parse_edge_list_runs(input, rayon::current_num_threads(), GENERAL_CHUNK)
+}
+
+/// [`parse_edge_list_general`] in at most `parts` runs of at least `min_bytes`.
+fn parse_edge_list_runs(input: &TextInput, parts: usize, min_bytes: usize) -> Result<Graph> {
+    let name = input.name();
+    let Some(first) = input.data_lines("#%").next() else {
+        return Err(input.empty("lines of `source<TAB>target[<TAB>weight]`"));
+    };
+    let sep = Sep::detect(first.text);
+    let mut fields: Vec<Cow<str>> = Vec::with_capacity(4);
+    first.fields(sep, &mut fields)?;
+    let ncol = fields.len();
+    if !(ncol == 2 || ncol == 3) {
+        return Err(first.err(format!(
+            "expected 2 or 3 columns (source, target[, weight]) but found {ncol}; separate columns with tabs or commas")));
+    }
+    let layout = Layout { sep, ncol, first: first.no, header: is_header(&fields) };
+    let runs = input.line_chunks(parts, min_bytes);
+    // Every run is read; the first error in file order is the one a sequential read would report.
+    let results: Vec<Result<TokenChunk>> = runs.into_par_iter().map(|l| parse_token_chunk(l.data("#%"), layout)).collect();
+    let chunks: Vec<TokenChunk> = results.into_iter().collect::<Result<_>>()?;
+    let mut report = LoadReport { header: layout.header, ..Default::default() };
+    report.lines = chunks.iter().map(|c| c.lines).sum();
+    report.dropped_nonpositive = chunks.iter().map(|c| c.dropped).sum();
     if report.lines == 0 {
         return Err(input.empty("lines of `source<TAB>target[<TAB>weight]`"));
     }
-    if rows.len() > u32::MAX as usize {
+    let total: usize = chunks.iter().map(|c| c.rows.len()).sum();
+    if total > u32::MAX as usize {
         return Err(Error::invalid(format!("{name}: more than {} edges are not supported", u32::MAX)));
     }
+    // Merge the runs' tokens in file order: local id -> file-wide id.
+    let mut nodes = Interner::default();
+    let local: Vec<Vec<u32>> =
+        chunks.iter().map(|c| c.nodes.tokens().zip(&c.nodes.first_line).map(|(t, &l)| nodes.id(t, l)).collect()).collect();
     // Integer labels if every token is an integer; then every one must fit a node number.
     let all_int = nodes.tokens().all(|t| t.bytes().all(|c| c.is_ascii_digit()));
     let (labels, n, map) = if all_int {
@@ -354,8 +403,20 @@ fn parse_edge_list_general(input: &TextInput) -> Result<Graph> {
         let symbols: Vec<String> = order.iter().map(|&p| nodes.token(p).to_string()).collect();
         (Labels::Symbols(symbols), order.len(), map)
     };
-    for r in rows.iter_mut().chain(cols.iter_mut()) {
-        *r = map[*r as usize];
+    // Local ids -> node numbers, run by run in parallel, then concatenated in file order.
+    let parts: Vec<(Vec<u32>, Vec<u32>)> = chunks
+        .par_iter()
+        .zip(&local)
+        .map(|(c, to_file)| {
+            let node = |r: &u32| map[to_file[*r as usize] as usize];
+            (c.rows.iter().map(node).collect(), c.cols.iter().map(node).collect())
+        })
+        .collect();
+    let (mut rows, mut cols, mut w) = (Vec::with_capacity(total), Vec::with_capacity(total), Vec::with_capacity(total));
+    for ((r, c), ch) in parts.iter().zip(&chunks) {
+        rows.extend_from_slice(r);
+        cols.extend_from_slice(c);
+        w.extend_from_slice(&ch.w);
     }
     let (out, dup) = Csr::from_triplets(n, &rows, &cols, &w);
     report.duplicates = dup;
@@ -410,6 +471,38 @@ mod tests {
         assert!(parse_int_edge_list(files[4], "t").is_none());
         assert!(parse_int_edge_list(files[7], "t").is_none());
         assert!(parse_edge_list(files[7].as_bytes(), "t").is_err());
+    }
+
+    #[test]
+    fn parallel_runs_read_like_one_run() {
+        let mut text = String::from("# GEARS\nsource,target,importance\n");
+        for i in 0..300 {
+            text.push_str(&format!("G{},G{},{}\n", (i * 7) % 53, i % 41, (i % 5) as f32 - 1.0));
+            if i % 50 == 0 {
+                text.push_str("\n# a comment\n");
+            }
+        }
+        let input = TextInput::from_bytes(text.clone().into_bytes(), "p.csv").unwrap();
+        let one = parse_edge_list_runs(&input, 1, usize::MAX).unwrap();
+        for parts in [2, 3, 8, 64] {
+            let g = parse_edge_list_runs(&input, parts, 1).unwrap();
+            assert!(same(&g, &one), "{parts} runs");
+        }
+        // Integer labels, and the earliest error wins whichever run finishes first.
+        let ints: String = (0..200).map(|i| format!("{}\t{}\tx{i}\n", i % 13, i % 7)).collect();
+        let mut bad = ints.replace("x", "").replace("\t0\n", "\t1\n");
+        bad.push_str("1\t2\n");
+        let bad = bad.replacen("5\t5\t", "5\t5\tNaN", 1);
+        let input = TextInput::from_bytes(bad.into_bytes(), "b.tsv").unwrap();
+        let want = parse_edge_list_runs(&input, 1, usize::MAX).unwrap_err().to_string();
+        assert!(want.starts_with("b.tsv:"), "{want}");
+        for parts in [2, 5, 64] {
+            assert_eq!(parse_edge_list_runs(&input, parts, 1).unwrap_err().to_string(), want);
+        }
+    }
+
+    fn same(a: &Graph, b: &Graph) -> bool {
+        a.labels == b.labels && a.out == b.out && a.report == b.report
     }
 
     #[test]
