@@ -191,6 +191,16 @@ fn from_utf16(bytes: &[u8], name: &str) -> Result<String> {
     Ok(out)
 }
 
+/// `s.trim()`, without the Unicode scan when both ends are plainly not blank (the common case).
+#[inline]
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => s,
+        (None, _) | (_, None) => s,
+        _ => s.trim(),
+    }
+}
+
 /// Iterator over the numbered lines of a [`TextInput`].
 #[derive(Clone, Debug)]
 pub struct Lines<'a> {
@@ -202,9 +212,10 @@ pub struct Lines<'a> {
 impl<'a> Lines<'a> {
     /// The lines that hold data (see [`TextInput::data_lines`]).
     pub fn data(self, comments: &'static str) -> impl Iterator<Item = Line<'a>> {
-        self.filter(move |l| match l.text.chars().next() {
+        self.filter(move |l| match l.text.as_bytes().first() {
             None => false,
-            Some(c) => !comments.contains(c),
+            Some(&b) if b.is_ascii() => !comments.bytes().any(|c| c == b),
+            Some(_) => !comments.contains(l.text.chars().next().unwrap_or(' ')),
         })
     }
 }
@@ -223,7 +234,7 @@ impl<'a> Iterator for Lines<'a> {
         self.rest = tail;
         self.no += 1;
         let raw = line.strip_suffix('\r').unwrap_or(line);
-        let t = raw.trim();
+        let t = trim(raw);
         let text = t.strip_prefix(BOM).map_or(t, str::trim);
         Some(Line { file: self.file, no: self.no, raw, text })
     }
@@ -314,15 +325,28 @@ fn is_pad(sep: Sep, b: u8) -> bool {
 /// position (callers add file and line).
 pub fn split_fields<'a>(line: &'a str, sep: Sep, out: &mut Vec<Cow<'a, str>>) -> std::result::Result<(), String> {
     out.clear();
-    if !line.as_bytes().contains(&b'"') {
-        match sep {
-            Sep::Tab => out.extend(line.split('\t').map(|f| Cow::Borrowed(f.trim()))),
-            Sep::Comma => out.extend(line.split(',').map(|f| Cow::Borrowed(f.trim()))),
-            Sep::Whitespace => out.extend(line.split_ascii_whitespace().map(Cow::Borrowed)),
+    match sep {
+        Sep::Tab | Sep::Comma => {
+            // One pass: split at each separator byte, bail out to the quoted path at a quote.
+            let sb = if sep == Sep::Tab { b'\t' } else { b',' };
+            let mut start = 0;
+            for (i, &c) in line.as_bytes().iter().enumerate() {
+                if c == sb {
+                    out.push(Cow::Borrowed(trim(&line[start..i])));
+                    start = i + 1;
+                } else if c == b'"' {
+                    return split_quoted(line, sep, out);
+                }
+            }
+            out.push(Cow::Borrowed(trim(&line[start..])));
+            Ok(())
         }
-        return Ok(());
+        Sep::Whitespace if !line.as_bytes().contains(&b'"') => {
+            out.extend(line.split_ascii_whitespace().map(Cow::Borrowed));
+            Ok(())
+        }
+        Sep::Whitespace => split_quoted(line, sep, out),
     }
-    split_quoted(line, sep, out)
 }
 
 /// The general path of [`split_fields`] (any line; used when the line holds a quote).

@@ -42,6 +42,13 @@ fn hash(s: &[u8]) -> u64 {
     h ^ (h >> 29)
 }
 
+/// The slot tag of a token: high hash bits, with the low byte holding the length (so tokens of
+/// another length are rejected without reading them).
+#[inline]
+fn tag_of(h: u64, len: usize) -> u32 {
+    ((h >> 32) as u32 & !0xff) | len.min(255) as u32
+}
+
 impl Interner {
     /// Number of distinct tokens.
     pub fn len(&self) -> usize {
@@ -68,7 +75,7 @@ impl Interner {
             self.grow();
         }
         let h = hash(tok.as_bytes());
-        let tag = (h >> 32) as u32;
+        let tag = tag_of(h, tok.len());
         let mask = self.slots.len() - 1;
         let mut i = h as usize & mask;
         loop {
@@ -94,12 +101,13 @@ impl Interner {
         self.slots = vec![(0, 0); cap];
         let mask = cap - 1;
         for id in 0..self.len() as u32 {
-            let h = hash(self.token(id).as_bytes());
+            let tok = self.token(id);
+            let h = hash(tok.as_bytes());
             let mut i = h as usize & mask;
             while self.slots[i].0 != 0 {
                 i = (i + 1) & mask;
             }
-            self.slots[i] = (id + 1, (h >> 32) as u32);
+            self.slots[i] = (id + 1, tag_of(h, tok.len()));
         }
     }
 }
