@@ -1,12 +1,15 @@
 //! Criterion benchmarks of the selection stages on the builtin GO graph (CPU backend):
-//! graph loading, ball construction, lazy vs naive greedy, and MaxSpec.
+//! graph loading, ball construction, lazy vs naive greedy, and MaxSpec; and the loader of user
+//! graph files on the GEARS GO graph as TSV and CSV text.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use graphreach::backend::cpu::CpuBackend;
 use graphreach::backend::Backend;
-use graphreach::graph::{io::load_graph, Direction};
+use graphreach::files::text::TextInput;
+use graphreach::graph::names::read_names;
+use graphreach::graph::{io::load_graph, io::parse_edge_list_text, io::read_maybe_gz, Direction};
 use graphreach::select::greedy::{lazy_greedy, naive_greedy};
-use graphreach::select::pool::{read_names, resolve_names};
+use graphreach::select::pool::resolve_names;
 use graphreach::graph::sets::{BallLayout, SetList};
 use graphreach::select::{select, Budget, Method, SelectConfig};
 use std::hint::black_box;
@@ -53,5 +56,20 @@ fn bench_go_k562(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_go_k562);
+/// The user-file loader on the 389,305-line GEARS GO graph (`go_graph_k20`), decompressed: as TSV
+/// and as CSV text, from bytes in memory (what `--graph FILE` does after reading the file).
+fn bench_gears_text(c: &mut Criterion) {
+    let tsv = read_maybe_gz(std::path::Path::new("data/go/go_graph_k20.tsv.gz")).unwrap();
+    let csv: Vec<u8> = tsv.iter().map(|&b| if b == b'\t' { b',' } else { b }).collect();
+    let mut g = c.benchmark_group("load/go-human-text");
+    g.sample_size(10);
+    for (name, bytes) in [("tsv", &tsv), ("csv", &csv)] {
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(parse_edge_list_text(&TextInput::from_bytes(bytes.clone(), name).unwrap()).unwrap()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_go_k562, bench_gears_text);
 criterion_main!(benches);

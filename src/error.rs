@@ -25,12 +25,13 @@ pub enum Error {
         /// Extra advice, starting with "; " when present.
         hint: String,
     },
-    /// A line of a text input could not be parsed.
-    #[error("{path}:{line}: {msg}")]
+    /// A line of a text input could not be parsed (`path:line: msg`; `path: msg` when the
+    /// problem is the input as a whole, line 0).
+    #[error("{path}{}: {msg}", line_suffix(*.line))]
     Parse {
         /// The file (or `builtin:NAME`).
         path: String,
-        /// 1-based line number.
+        /// 1-based line number; 0 when no single line is at fault (e.g. corrupt gzip data).
         line: usize,
         /// What was wrong and how to fix it.
         msg: String,
@@ -178,6 +179,15 @@ fn nvrtc_summary(e: &cudarc::nvrtc::CompileError) -> String {
     match e {
         C::CompileError { nvrtc, .. } => format!("{nvrtc:?}"),
         other => format!("{other:?}"),
+    }
+}
+
+/// `:LINE` for a line number, nothing for 0 (the input as a whole).
+fn line_suffix(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}")
     }
 }
 

@@ -7,7 +7,7 @@
 //! ```no_run
 //! use graphreach::{backend::cpu::CpuBackend, graph, select};
 //! let g = graph::io::load_graph("builtin:go-k562")?;
-//! let names = select::pool::read_names("builtin:replogle-k562-essential")?;
+//! let names = graph::names::read_names("builtin:replogle-k562-essential")?;
 //! let pool = select::pool::resolve_names(&g, &names, false)?;
 //! let sel = select::select(&g, &pool, &select::SelectConfig::default(), &CpuBackend::new(), None)?;
 //! print!("{}", sel.to_tsv());

@@ -56,3 +56,19 @@ fn dataset_symbols_resolve_to_ncbi_2022() {
     assert!(r.resolve("KIAA1804").node().is_none());
     assert!(r.resolve("NOT_A_GENE_XYZ").node().is_none());
 }
+
+/// Each builtin graph is packed by build.rs from its committed TSV; the packed graph must be
+/// exactly what the ordinary loader reads from that TSV (labels, edges, weights, load report).
+#[test]
+fn packed_builtin_graphs_equal_their_committed_tsv() {
+    for (name, tsv) in builtin::GRAPH_SOURCES {
+        let packed = load_graph(&format!("builtin:{name}")).unwrap();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(tsv);
+        let parsed = graphreach::graph::io::load_graph_file(&path).unwrap();
+        assert_eq!(packed.labels, parsed.labels, "{name}: labels");
+        assert_eq!(packed.out, parsed.out, "{name}: adjacency and weights");
+        assert_eq!(packed.report, parsed.report, "{name}: load report");
+        assert_eq!(packed.name, format!("builtin:{name}"));
+    }
+    assert_eq!(builtin::GRAPH_SOURCES.len(), builtin::GRAPHS.len());
+}

@@ -136,7 +136,7 @@ fn embed_writes_both_kinds_from_a_model_trained_on_papalexi() {
     use graphreach::data::{prepare, raw, store};
     use graphreach::gears::eval::embed::{embed, EmbedKind, EmbedOptions};
     use graphreach::gears::train::checkpoint::load_model;
-    use graphreach::select::pool::read_names;
+    use graphreach::graph::names::read_names;
     let dir = std::path::PathBuf::from(out_dir("embed"));
     std::fs::create_dir_all(&dir).unwrap();
     let s = |p: &std::path::PathBuf| p.display().to_string();

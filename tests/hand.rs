@@ -4,7 +4,8 @@ mod common;
 
 use graphreach::backend::cpu::CpuBackend;
 use graphreach::graph::{io::parse_edge_list, Direction};
-use graphreach::select::pool::{all_nodes, resolve_names, NameList};
+use graphreach::graph::names::NameList;
+use graphreach::select::pool::{all_nodes, resolve_names};
 use graphreach::select::{select, Budget, Method, SelectConfig};
 
 /// a -> b, c -> b, d -> e, b -> e   (node ids a=0 b=1 c=2 d=3 e=4)

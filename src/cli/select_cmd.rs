@@ -4,7 +4,8 @@ use crate::files::output::{write_output, OutputTarget};
 use crate::backend::{select_backend, BackendChoice, PowerIterConfig};
 use crate::error::{Error, Result};
 use crate::graph::{io::load_graph, Direction, Graph};
-use crate::select::pool::{all_nodes, apply_exclusions, read_names, resolve_names, Pool};
+use crate::graph::names::read_names;
+use crate::select::pool::{all_nodes, apply_exclusions, resolve_exclusions, resolve_names, Pool};
 use crate::graph::sets::BallLayout;
 use crate::select::al::pca::{PcaConfig, PcaMode};
 use crate::select::al::problem::build_problem;
@@ -166,7 +167,7 @@ pub fn load_pool(graph: &Graph, spec: &str, skip_missing: bool) -> Result<Pool> 
 /// cannot be candidates anyway).
 fn excluded_nodes(graph: &Graph, spec: &str, notes: &mut Vec<String>) -> Result<HashSet<u32>> {
     let names = read_names(spec)?;
-    let pool = resolve_names(graph, &names, true)?;
+    let pool = resolve_exclusions(graph, &names)?;
     let mut out = HashSet::new();
     for c in &pool.candidates {
         out.extend(c.seeds.iter().copied());
@@ -267,7 +268,7 @@ pub fn run_select(a: SelectArgs) -> Result<()> {
     write_output(&target, &text)
 }
 
-fn named(l: &crate::select::pool::NameList) -> NamedList<'_> {
+fn named(l: &crate::graph::names::NameList) -> NamedList<'_> {
     NamedList { source: l.source.as_str(), names: l.names.as_slice() }
 }
 

@@ -99,6 +99,6 @@ impl Dataset {
 
     /// The genes of condition `c` (`A+ctrl` -> [A], `A+B` -> [A, B], `ctrl` -> []).
     pub fn condition_genes(&self, c: usize) -> Vec<&str> {
-        crate::select::pool::condition_genes(&self.conditions[c])
+        crate::graph::names::condition_genes(&self.conditions[c])
     }
 }

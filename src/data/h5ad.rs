@@ -49,6 +49,8 @@ pub struct Frame {
 pub struct H5ad {
     path: String,
     file: File,
+    /// File size in bytes (bounds what a dataset may declare, see [`H5ad::check_declared`]).
+    len: u64,
 }
 
 fn attr_string(v: &AttrValue) -> Option<String> {
@@ -60,12 +62,40 @@ fn attr_string(v: &AttrValue) -> Option<String> {
     }
 }
 
-/// Runs a reader closure, turning a panic inside the HDF5 decoder (a corrupt file) into an error.
+/// Runs a reader closure, turning a panic inside the HDF5 decoder into an error. This is the h5ad
+/// boundary's containment: `hdf5-pure` can panic on corrupt or truncated bytes (an index or a
+/// length read from the file used unchecked), so every call into it goes through here, the panic
+/// is caught with `catch_unwind`, and the caller turns the message into an [`Error::H5ad`] naming
+/// the file and field. While the closure runs, the panic hook stays quiet on this thread, so the
+/// user sees the clear error and no "panicked at" text (other panics still print as usual).
 fn guarded<T>(f: impl FnOnce() -> std::result::Result<T, String>) -> std::result::Result<T, String> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+    quiet_hook_inside_guard();
+    let was = IN_GUARD.with(|g| g.replace(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    IN_GUARD.with(|g| g.set(was));
+    match r {
         Ok(r) => r,
         Err(_) => Err("the HDF5 decoder failed on malformed data (corrupt or truncated file)".into()),
     }
+}
+
+thread_local! {
+    /// Whether this thread is inside [`guarded`].
+    static IN_GUARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs (once) a panic hook that says nothing for panics inside [`guarded`] and hands every
+/// other panic to the hook that was there before.
+fn quiet_hook_inside_guard() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_GUARD.with(|g| g.get()) {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// Files larger than this are opened for streaming reads rather than loaded into memory.
@@ -134,7 +164,7 @@ impl H5ad {
         let stream = streaming.unwrap_or(len > STREAM_ABOVE);
         let file = guarded(|| if stream { File::open_streaming(path) } else { File::open(path) }.map_err(|e| e.to_string()))
             .map_err(|e| Error::H5ad { path: p.clone(), msg: format!("not a readable HDF5/AnnData file: {e}") })?;
-        Ok(H5ad { path: p, file })
+        Ok(H5ad { path: p, file, len })
     }
 
     /// The file path as given.
@@ -191,8 +221,32 @@ impl H5ad {
         guarded(|| self.file.dataset(path).and_then(|d| d.dtype()).map_err(|e| e.to_string())).map_err(|e| self.err(path, e))
     }
 
+    /// Refuses a dataset whose declared size cannot come from a file this small: `hdf5-pure`
+    /// allocates the declared size up front, and a corrupt dimension (one flipped byte) would
+    /// otherwise ask for tens of gigabytes and abort the process, which no `catch_unwind` can
+    /// contain. Compression (deflate: at most about 1032:1) bounds honest files well inside the limit.
+    fn check_declared(&self, path: &str) -> Result<()> {
+        let shape = self.shape(path)?;
+        let elem: u128 = match self.dtype(path)? {
+            DType::I8 | DType::U8 => 1,
+            DType::I16 | DType::U16 => 2,
+            DType::F32 | DType::I32 | DType::U32 => 4,
+            DType::F64 | DType::I64 | DType::U64 | DType::ObjectReference => 8,
+            DType::VariableLengthString => 16,
+            _ => 1,
+        };
+        let n = shape.iter().try_fold(1u128, |a, &d| a.checked_mul(d as u128)).unwrap_or(u128::MAX);
+        let limit = self.len as u128 * 1100 + (16 << 20);
+        if n.saturating_mul(elem) > limit {
+            return Err(self.err(path, format!(
+                "declares shape {shape:?} ({n} values), more than a file of {} bytes can hold; the file is corrupt", self.len)));
+        }
+        Ok(())
+    }
+
     /// Reads a numeric dataset as f32.
     pub fn read_f32(&self, path: &str) -> Result<Vec<f32>> {
+        self.check_declared(path)?;
         guarded(|| self.file.dataset(path).and_then(|d| d.read_f32()).map_err(|e| e.to_string())).map_err(|e| self.err(path, e))
     }
 
@@ -206,16 +260,19 @@ impl H5ad {
 
     /// Reads a numeric dataset as f64.
     pub fn read_f64(&self, path: &str) -> Result<Vec<f64>> {
+        self.check_declared(path)?;
         guarded(|| self.file.dataset(path).and_then(|d| d.read_f64()).map_err(|e| e.to_string())).map_err(|e| self.err(path, e))
     }
 
     /// Reads an integer dataset as i64.
     pub fn read_i64(&self, path: &str) -> Result<Vec<i64>> {
+        self.check_declared(path)?;
         guarded(|| self.file.dataset(path).and_then(|d| d.read_i64()).map_err(|e| e.to_string())).map_err(|e| self.err(path, e))
     }
 
     /// Reads a string dataset (fixed or variable length).
     pub fn read_strings(&self, path: &str) -> Result<Vec<String>> {
+        self.check_declared(path)?;
         guarded(|| self.file.dataset(path).and_then(|d| d.read_string()).map_err(|e| e.to_string())).map_err(|e| self.err(path, e))
     }
 
@@ -227,6 +284,7 @@ impl H5ad {
         read: impl Fn(&hdf5_pure::Dataset, u64, u64) -> std::result::Result<Vec<T>, hdf5_pure::Error> + Sync,
     ) -> Result<Vec<T>> {
         use rayon::prelude::*;
+        self.check_declared(path)?;
         let shape = self.shape(path)?;
         if shape.len() != 1 {
             return Err(self.err(path, format!("expected a 1-D array, found shape {shape:?}")));

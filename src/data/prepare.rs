@@ -8,6 +8,7 @@ use super::de;
 use super::raw::{select_cols, select_rows, RawData};
 use crate::error::{preview_list, Error, Result};
 use crate::graph::symbols::SymbolResolver;
+use crate::files::text::{Sep, TextInput};
 use crate::graph::Graph;
 use crate::rng::SplitMix64;
 use std::collections::{BTreeMap, HashSet};
@@ -74,7 +75,7 @@ pub fn filter_by_graph(raw: &mut RawData, graph: &Graph) -> (Vec<(String, usize)
             continue;
         }
         let mut ok = true;
-        for g in crate::select::pool::condition_genes(c) {
+        for g in crate::graph::names::condition_genes(c) {
             match resolver.resolve(g) {
                 crate::graph::symbols::Resolution::Exact(_) => {}
                 crate::graph::symbols::Resolution::Renamed { symbol, .. } => renamed.push((g.to_string(), symbol)),
@@ -116,10 +117,11 @@ pub fn filter_by_graph(raw: &mut RawData, graph: &Graph) -> (Vec<(String, usize)
 
 /// Known human gene symbols and aliases (NCBI 2022), for the unknown-gene check.
 fn known_symbols() -> Result<HashSet<String>> {
-    let text = crate::graph::io::decompress_if_gz(crate::graph::builtin::GENE_ALIAS.to_vec(), "builtin alias table")?;
+    let input = TextInput::from_bytes(crate::graph::builtin::GENE_ALIAS.to_vec(), "builtin alias table")?;
     let mut set = HashSet::new();
-    for line in String::from_utf8_lossy(&text).lines().skip(1) {
-        let f: Vec<&str> = line.split('\t').collect();
+    let mut f = Vec::new();
+    for line in input.lines().skip(1) {
+        line.raw_fields(Sep::Tab, &mut f)?;
         if f.len() >= 3 {
             set.insert(f[0].to_string());
             set.insert(f[2].to_string());
@@ -166,7 +168,7 @@ pub fn validate_conditions(raw: &RawData, file: &str) -> Result<BTreeMap<String,
     measured.extend(raw.renamed.iter().map(|r| r.1.as_str()));
     let mut missing: Vec<&str> = counts
         .keys()
-        .flat_map(|c| crate::select::pool::condition_genes(c))
+        .flat_map(|c| crate::graph::names::condition_genes(c))
         .filter(|g| !measured.contains(g))
         .collect();
     missing.sort();
@@ -239,7 +241,7 @@ pub fn prepare(mut raw: RawData, cfg: &PrepareConfig, progress: bool) -> Result<
         de::top_dispersed(&de::seurat_dispersions(&raw.counts), cfg.n_hvg)
     };
     report.n_hvg = keep.len();
-    let mut perturbed: HashSet<&str> = raw.condition.iter().flat_map(|c| crate::select::pool::condition_genes(c)).collect();
+    let mut perturbed: HashSet<&str> = raw.condition.iter().flat_map(|c| crate::graph::names::condition_genes(c)).collect();
     for (from, to) in &raw.renamed {
         if perturbed.contains(to.as_str()) {
             perturbed.insert(from.as_str());

@@ -4,7 +4,7 @@
 //! the library-size variation.
 
 use crate::error::{Error, Result};
-use crate::graph::io::decompress_if_gz;
+use crate::files::text::{Sep, TextInput};
 use std::collections::HashMap;
 
 const BASELINE: &[u8] = include_bytes!("../../data/sim/K562_10x_baseline_expression_stats.tsv.gz");
@@ -20,8 +20,14 @@ pub const REPLOGLE_MEASURED_GENES: usize = 8_563;
 
 /// Rows of an embedded TSV (header skipped), split on tabs.
 pub fn tsv(bytes: &[u8], name: &str) -> Result<Vec<Vec<String>>> {
-    let text = decompress_if_gz(bytes.to_vec(), name)?;
-    Ok(String::from_utf8_lossy(&text).lines().skip(1).map(|l| l.split('\t').map(String::from).collect()).collect())
+    let input = TextInput::from_bytes(bytes.to_vec(), name)?;
+    let mut f = Vec::new();
+    let mut rows = Vec::new();
+    for line in input.lines().skip(1) {
+        line.raw_fields(Sep::Tab, &mut f)?;
+        rows.push(f.iter().map(|x| x.to_string()).collect());
+    }
+    Ok(rows)
 }
 
 /// One perturbation's real readouts (Replogle Table S2B).
@@ -59,9 +65,8 @@ pub struct ReplogleTable {
 
 /// Parses the embedded Replogle table.
 pub fn replogle_table() -> Result<ReplogleTable> {
-    let text = decompress_if_gz(REPLOGLE.to_vec(), "builtin replogle summary")?;
-    let text = String::from_utf8_lossy(&text);
-    let mut lines = text.lines();
+    let input = TextInput::from_bytes(REPLOGLE.to_vec(), "builtin replogle summary")?;
+    let mut lines = input.text().lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
     let col = |name: &str| {
         header.iter().position(|h| *h == name).ok_or_else(|| Error::invalid(format!("builtin replogle summary: no column '{name}'")))

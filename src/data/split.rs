@@ -42,7 +42,7 @@ pub fn is_split_file(rel: &str) -> bool {
 
 /// The perturbation's display name in split files: `A` for singles, `A+B` for doubles.
 pub fn pert_label(condition: &str) -> String {
-    crate::select::pool::condition_genes(condition).join("+")
+    crate::graph::names::condition_genes(condition).join("+")
 }
 
 fn choose_without(rng: &mut SplitMix64, items: &[String], k: usize) -> Vec<String> {
@@ -57,7 +57,7 @@ fn choose_without(rng: &mut SplitMix64, items: &[String], k: usize) -> Vec<Strin
 }
 
 fn genes_of(perts: &[String]) -> Vec<String> {
-    let s: BTreeSet<String> = perts.iter().flat_map(|p| crate::select::pool::condition_genes(p).into_iter().map(String::from)).collect();
+    let s: BTreeSet<String> = perts.iter().flat_map(|p| crate::graph::names::condition_genes(p).into_iter().map(String::from)).collect();
     s.into_iter().collect()
 }
 
@@ -67,7 +67,7 @@ pub fn simulation_split(perts: &[String], train_gene_frac: f64, seen2_train_frac
     let train_genes: BTreeSet<String> = choose_without(rng, &genes, (genes.len() as f64 * train_gene_frac) as usize).into_iter().collect();
     let (mut train, mut test, mut seen2) = (Vec::new(), Vec::new(), Vec::new());
     for p in perts {
-        let g = crate::select::pool::condition_genes(p);
+        let g = crate::graph::names::condition_genes(p);
         let seen = g.iter().filter(|x| train_genes.contains(**x)).count();
         match (g.len(), seen) {
             (1, 1) => train.push(p.clone()),
@@ -89,14 +89,14 @@ pub fn simulation_split(perts: &[String], train_gene_frac: f64, seen2_train_frac
 /// GEARS `get_split_list` with hold-outs: test genes drawn with replacement (int(frac x #singles)
 /// draws), their singles to test, combos containing them dropped. Returns (rest, test).
 pub fn single_split(perts: &[String], frac: f64, rng: &mut SplitMix64) -> (Vec<String>, Vec<String>) {
-    let singles: Vec<String> = perts.iter().filter(|p| crate::select::pool::condition_genes(p).len() == 1).cloned().collect();
+    let singles: Vec<String> = perts.iter().filter(|p| crate::graph::names::condition_genes(p).len() == 1).cloned().collect();
     let single_genes = genes_of(&singles);
     let n = (singles.len() as f64 * frac) as usize;
     let test_genes: BTreeSet<&str> =
         (0..n).filter(|_| !single_genes.is_empty()).map(|_| single_genes[rng.below(single_genes.len() as u64) as usize].as_str()).collect();
     let (mut rest, mut test) = (Vec::new(), Vec::new());
     for p in perts {
-        let g = crate::select::pool::condition_genes(p);
+        let g = crate::graph::names::condition_genes(p);
         if g.len() == 1 && test_genes.contains(g[0]) {
             test.push(p.clone());
         } else if !g.iter().any(|x| test_genes.contains(x)) {

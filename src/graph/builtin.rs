@@ -1,13 +1,19 @@
 //! Data compiled into the binary (see DATA.md for provenance): the GEARS-style GO graphs,
 //! the candidate pools of the real screens, and the gene-symbol resolution tables.
 
-use super::{io, Graph};
+use super::{packed, Csr, Graph, Labels, LoadReport};
 use crate::error::{Error, Result};
+use crate::files::text::TextInput;
 
-/// GO graph over the 9,792-gene K562 universe (GEARS construction, k = 20): `builtin:go-k562`.
-pub const GO_K562: &[u8] = include_bytes!("../../data/go/go_graph_k562universe_k20.tsv.gz");
-/// GO graph over all 18,777 annotated protein-coding genes: `builtin:go-human`.
-pub const GO_HUMAN: &[u8] = include_bytes!("../../data/go/go_graph_k20.tsv.gz");
+/// GO graph over the 9,792-gene K562 universe (GEARS construction, k = 20): `builtin:go-k562`,
+/// packed by `build.rs` from `data/go/go_graph_k562universe_k20.tsv.gz` (see [`super::packed`]).
+pub const GO_K562: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/go_k562.csr"));
+/// GO graph over all 18,777 annotated protein-coding genes: `builtin:go-human`, packed by
+/// `build.rs` from `data/go/go_graph_k20.tsv.gz`.
+pub const GO_HUMAN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/go_human.csr"));
+/// The committed TSV (relative to the repository root) each builtin graph is packed from.
+pub const GRAPH_SOURCES: &[(&str, &str)] =
+    &[("go-k562", "data/go/go_graph_k562universe_k20.tsv.gz"), ("go-human", "data/go/go_graph_k20.tsv.gz")];
 /// NCBI alias / previous-symbol table (`alias_or_symbol, entrez_id, current_symbol`).
 pub const GENE_ALIAS: &[u8] = include_bytes!("../../data/go/human_gene_alias.tsv.gz");
 /// Dataset symbol -> NCBI-2022 symbol table for every gene of the real screens.
@@ -30,7 +36,7 @@ pub const POOLS: &[(&str, &str, &str)] = &[
     ("norman", include_str!("../../data/pools/norman.txt"), "Norman 2019 singles in go-k562, 103 genes"),
 ];
 
-/// Loads a builtin graph by name.
+/// Loads a builtin graph by name (a millisecond: the packed CSR is decoded, no text is parsed).
 pub fn graph(name: &str) -> Result<Graph> {
     let bytes = match name {
         "go-k562" => GO_K562,
@@ -41,23 +47,26 @@ pub fn graph(name: &str) -> Result<Graph> {
         }
     };
     let label = format!("builtin:{name}");
-    let text = io::decompress_if_gz(bytes.to_vec(), &label)?;
-    io::parse_edge_list(&text, &label)
+    let p = packed::decode(bytes).map_err(|e| Error::invalid(format!("{label}: the embedded graph is corrupt ({e}); rebuild graphreach")))?;
+    let report = LoadReport { lines: p.lines as usize, dropped_nonpositive: p.dropped as usize, duplicates: p.duplicates as usize, header: p.header };
+    let n = p.n();
+    let labels = if p.symbols.is_empty() { Labels::Integers } else { Labels::Symbols(p.symbols) };
+    let out = Csr { n, indptr: p.indptr, indices: p.indices, weights: p.weights };
+    Ok(Graph::new(label, labels, out, report))
 }
 
-/// The genes of a builtin candidate pool (NCBI-2022 symbols, dataset order).
-pub fn pool(name: &str) -> Result<Vec<String>> {
+/// The text of a builtin candidate pool, read like a user's list (named `builtin:NAME`).
+pub fn pool_text(name: &str) -> Result<TextInput> {
     match POOLS.iter().find(|p| p.0 == name) {
-        Some(p) => Ok(p
-            .1
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(String::from)
-            .collect()),
+        Some(p) => TextInput::from_bytes(p.1.as_bytes().to_vec(), format!("builtin:{name}")),
         None => {
             let known: Vec<_> = POOLS.iter().map(|p| format!("builtin:{}", p.0)).collect();
             Err(Error::invalid(format!("unknown builtin candidate pool '{name}'; available: {}", known.join(", "))))
         }
     }
+}
+
+/// The genes of a builtin candidate pool (NCBI-2022 symbols, dataset order).
+pub fn pool(name: &str) -> Result<Vec<String>> {
+    Ok(super::names::parse_names(&pool_text(name)?)?.names.into_iter().map(|(_, n)| n).collect())
 }

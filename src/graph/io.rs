@@ -1,16 +1,20 @@
 //! Graph loading: GEARS-style `source,target,importance` CSV/TSV, plain two- or three-column edge
-//! lists (tab, comma or whitespace separated, optionally gzip-compressed, header optional) and
-//! MatrixMarket (`.mtx`, through sprs).
+//! lists (tab, comma or whitespace separated, optionally gzip-compressed, header optional, CSV
+//! quoting undone) and MatrixMarket (`.mtx`, see [`super::mtx`]). Every file goes through the
+//! shared text reader ([`crate::files::text`]): BOM, CRLF and quotes never change a result.
 //!
 //! Node numbering: when every node token is a non-negative integer the file is integer-labelled
 //! and node `i` is the integer `i` (nodes `0..=max` exist); otherwise it is symbol-labelled and
-//! nodes are numbered in byte-wise sorted symbol order (GEARS's `node_map_pert` order).
+//! nodes are numbered in byte-wise sorted symbol order (GEARS's `node_map_pert` order). An
+//! all-integer file with an id too large for a node number is an error, not a symbol file.
 
+use super::intern::Interner;
+use super::mtx::{looks_like_matrix_market, parse_matrix_market_text};
 use super::{Csr, Graph, Labels, LoadReport};
 use crate::error::{Error, Result};
+use crate::files::text::{self, split_fields, Line, Sep, TextInput};
 use rayon::prelude::*;
-use std::collections::HashMap;
-use std::io::Read;
+use std::borrow::Cow;
 use std::path::Path;
 
 /// Loads a graph named on the command line: `builtin:NAME`, `gen:NAME` or a file path.
@@ -29,72 +33,30 @@ fn gen_graph(name: &str) -> Result<Graph> {
     crate::graph::gen_hook(name)
 }
 
-/// Reads a file fully, transparently decompressing gzip (detected by its magic bytes).
+/// Reads a file fully, transparently decompressing gzip (detected by its magic bytes); the same
+/// as [`text::read_bytes`].
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    decompress_if_gz(raw, &path.display().to_string())
+    text::read_bytes(path)
 }
 
-/// Decompresses `raw` if it starts with the gzip magic bytes; `name` labels errors.
+/// Decompresses `raw` if it starts with the gzip magic bytes; the same as [`text::gunzip_if_gz`].
 pub fn decompress_if_gz(raw: Vec<u8>, name: &str) -> Result<Vec<u8>> {
-    if raw.len() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
-        let mut out = Vec::with_capacity(raw.len() * 5);
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::parse(name, 0, format!("corrupt gzip data ({e}); re-download or decompress the file")))?;
-        Ok(out)
-    } else {
-        Ok(raw)
-    }
+    text::gunzip_if_gz(raw, name)
 }
 
 /// Loads a graph file (edge list, GEARS CSV/TSV, or MatrixMarket).
 pub fn load_graph_file(path: &Path) -> Result<Graph> {
-    let name = path.display().to_string();
-    let bytes = read_maybe_gz(path)?;
-    let is_mtx = bytes.starts_with(b"%%MatrixMarket")
-        || name.ends_with(".mtx")
-        || name.ends_with(".mtx.gz");
-    if is_mtx {
-        parse_matrix_market(&bytes, &name)
+    parse_graph_text(&TextInput::read(path)?)
+}
+
+/// Parses a graph held in a text input: MatrixMarket when it starts with the MatrixMarket banner
+/// or is named `*.mtx[.gz]`, an edge list otherwise.
+pub fn parse_graph_text(input: &TextInput) -> Result<Graph> {
+    let name = input.name();
+    if looks_like_matrix_market(input.text()) || name.ends_with(".mtx") || name.ends_with(".mtx.gz") {
+        parse_matrix_market_text(input)
     } else {
-        parse_edge_list(&bytes, &name)
-    }
-}
-
-/// Column separator of an edge list.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Sep {
-    Tab,
-    Comma,
-    Space,
-}
-
-/// Splits `line` into at most four fields (the rest are only counted); returns the field count.
-fn split_fields<'a>(line: &'a str, sep: Sep, fields: &mut [&'a str; 4]) -> usize {
-    let mut nf = 0;
-    let mut put = |f: &'a str| {
-        if nf < 4 {
-            fields[nf] = f;
-        }
-        nf += 1;
-    };
-    match sep {
-        Sep::Tab => line.split('\t').map(str::trim).for_each(&mut put),
-        Sep::Comma => line.split(',').map(str::trim).for_each(&mut put),
-        Sep::Space => line.split_ascii_whitespace().for_each(&mut put),
-    }
-    nf
-}
-
-/// The separator the first data line uses.
-fn detect_sep(line: &str) -> Sep {
-    if line.contains('\t') {
-        Sep::Tab
-    } else if line.contains(',') {
-        Sep::Comma
-    } else {
-        Sep::Space
+        parse_edge_list_text(input)
     }
 }
 
@@ -115,7 +77,7 @@ fn two_ints(line: &[u8], sep: Sep) -> Option<(u32, u32)> {
     let sep = match sep {
         Sep::Tab => b'\t',
         Sep::Comma => b',',
-        Sep::Space => b' ',
+        Sep::Whitespace => b' ',
     };
     let mut vals = [0u32; 2];
     let mut k = 0;
@@ -146,15 +108,21 @@ struct IntChunk {
     max_plus_one: usize,
 }
 
+/// Whether a trimmed line holds no data (blank, or a `#` / `%` comment).
+#[inline]
+fn is_skipped(line: &str) -> bool {
+    line.is_empty() || line.starts_with('#') || line.starts_with('%')
+}
+
 /// Parses the data lines of `text` (after the first data line) when every line is a plain
 /// `int SEP int [SEP weight]` line with `ncol` columns; `None` on anything else (symbol tokens,
 /// bad weights, wrong column counts, ...), so that the general parser reports it exactly.
 fn parse_int_chunk(text: &str, sep: Sep, ncol: usize) -> Option<IntChunk> {
     let mut c = IntChunk::default();
-    let mut fields = [""; 4];
-    for raw in text.lines() {
+    let mut fields = Vec::with_capacity(4);
+    for raw in text.split('\n') {
         let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with('%') {
+        if is_skipped(line) {
             continue;
         }
         if ncol == 2 {
@@ -167,11 +135,12 @@ fn parse_int_chunk(text: &str, sep: Sep, ncol: usize) -> Option<IntChunk> {
                 continue;
             }
         }
-        if split_fields(line, sep, &mut fields) != ncol {
+        split_fields(line, sep, &mut fields).ok()?;
+        if fields.len() != ncol {
             return None;
         }
-        let a = int_token(fields[0])?;
-        let b = int_token(fields[1])?;
+        let a = int_token(&fields[0])?;
+        let b = int_token(&fields[1])?;
         let weight = if ncol == 3 {
             match fields[2].parse::<f32>() {
                 Ok(w) if w.is_finite() => w,
@@ -196,33 +165,35 @@ fn parse_int_chunk(text: &str, sep: Sep, ncol: usize) -> Option<IntChunk> {
 /// Bytes per chunk of the parallel integer parser.
 const PARSE_CHUNK: usize = 4 << 20;
 
-/// The fast path of [`parse_edge_list`] for integer-labelled files: the lines after the first
-/// data line are parsed in parallel chunks straight into integers, without holding tokens.
-/// Returns `None` when the file needs the general parser (which then also reports any error).
+/// The fast path of [`parse_edge_list_text`] for integer-labelled files: the lines after the
+/// first data line are parsed in parallel chunks straight into integers, without holding tokens.
+/// `text` is the reader's text (BOM stripped, lone CRs turned into LFs). Returns `None` when the
+/// file needs the general parser (which then also reports any error).
 fn parse_int_edge_list(text: &str, name: &str) -> Option<Graph> {
     // The first data line fixes the separator, the column count and whether it is a header.
     let mut rest = text;
     let mut report = LoadReport::default();
+    let mut fields = Vec::with_capacity(4);
     let (sep, ncol, first) = loop {
+        if rest.is_empty() {
+            return None;
+        }
         let (line, tail) = match rest.find('\n') {
             Some(i) => (&rest[..i], &rest[i + 1..]),
             None => (rest, ""),
         };
-        if line.is_empty() && tail.is_empty() && rest.is_empty() {
-            return None;
-        }
         rest = tail;
         let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with('%') {
+        if is_skipped(line) {
             continue;
         }
-        let sep = detect_sep(line);
-        let mut fields = [""; 4];
-        let nf = split_fields(line, sep, &mut fields);
+        let sep = Sep::detect(line);
+        split_fields(line, sep, &mut fields).ok()?;
+        let nf = fields.len();
         if !(nf == 2 || nf == 3) {
             return None;
         }
-        if is_header(&fields[..nf]) {
+        if is_header(&fields) {
             report.header = true;
             break (sep, nf, None);
         }
@@ -231,13 +202,14 @@ fn parse_int_edge_list(text: &str, name: &str) -> Option<Graph> {
     // Chunk boundaries just after a newline.
     let bytes = rest.as_bytes();
     let mut cuts = vec![0usize];
-    while *cuts.last().unwrap() < bytes.len() {
-        let start = *cuts.last().unwrap();
+    let mut start = 0;
+    while start < bytes.len() {
         let mut end = (start + PARSE_CHUNK).min(bytes.len());
         while end < bytes.len() && bytes[end - 1] != b'\n' {
             end += 1;
         }
         cuts.push(end);
+        start = end;
     }
     let mut pieces: Vec<&str> = first.into_iter().collect();
     pieces.extend(cuts.windows(2).map(|w| &rest[w[0]..w[1]]));
@@ -246,7 +218,7 @@ fn parse_int_edge_list(text: &str, name: &str) -> Option<Graph> {
     report.dropped_nonpositive = chunks.iter().map(|c| c.dropped).sum();
     let n = chunks.iter().map(|c| c.max_plus_one).max().unwrap_or(0);
     let total: usize = chunks.iter().map(|c| c.rows.len()).sum();
-    if report.lines == 0 || total > u32::MAX as usize || n >= u32::MAX as usize {
+    if report.lines == 0 || total > u32::MAX as usize || n > super::MAX_NODES {
         return None;
     }
     let (mut rows, mut cols, mut w) = (Vec::with_capacity(total), Vec::with_capacity(total), Vec::with_capacity(total));
@@ -266,7 +238,7 @@ const HEADER_WORDS: &[&str] =
 
 /// A three-column first line is a header when its weight column is not a number; a two-column
 /// first line when both fields are common column names (`source target`, `u v`, ...).
-fn is_header(fields: &[&str]) -> bool {
+fn is_header(fields: &[Cow<str>]) -> bool {
     if fields.len() == 3 {
         return fields[2].parse::<f64>().is_err();
     }
@@ -275,180 +247,185 @@ fn is_header(fields: &[&str]) -> bool {
         && HEADER_WORDS.contains(&fields[1].to_ascii_lowercase().as_str())
 }
 
-fn parse_weight(tok: &str, name: &str, line: usize) -> Result<f32> {
+fn parse_weight(tok: &str, line: &Line) -> Result<f32> {
     match tok.parse::<f32>() {
         Ok(w) if w.is_finite() => Ok(w),
-        Ok(_) => Err(Error::parse(name, line, format!("weight '{tok}' is not a finite number; fix or remove the line"))),
-        Err(_) => Err(Error::parse(name, line, format!("weight '{tok}' is not a number; the third column must be a numeric edge weight"))),
+        Ok(_) => Err(line.err(format!("weight '{tok}' is not a finite number; fix or remove the line"))),
+        Err(_) => Err(line.err(format!("weight '{tok}' is not a number; the third column must be a numeric edge weight"))),
     }
 }
 
-/// Parses a delimited edge list held in memory. `name` labels errors and the graph.
+/// Parses a delimited edge list held in memory (gzip ok). `name` labels errors and the graph.
 pub fn parse_edge_list(bytes: &[u8], name: &str) -> Result<Graph> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| Error::parse(name, line_of_offset(bytes, e.valid_up_to()), "the file is not UTF-8 text; is it a binary file?"))?;
-    if let Some(g) = parse_int_edge_list(text, name) {
+    parse_edge_list_text(&TextInput::from_bytes(bytes.to_vec(), name)?)
+}
+
+/// Parses a delimited edge list read by the shared text reader.
+pub fn parse_edge_list_text(input: &TextInput) -> Result<Graph> {
+    if let Some(g) = parse_int_edge_list(input.text(), input.name()) {
         return Ok(g);
     }
-    parse_edge_list_general(text, name)
+    parse_edge_list_general(input)
 }
 
-/// The general edge-list parser (symbol or integer labels, every error reported with its line).
-fn parse_edge_list_general(text: &str, name: &str) -> Result<Graph> {
-    let mut report = LoadReport::default();
-    let mut sep = None;
-    let mut ncol = 0usize;
-    // Data lines as (line number, source, target, weight).
-    let mut src: Vec<&str> = Vec::new();
-    let mut dst: Vec<&str> = Vec::new();
-    let mut w: Vec<f32> = Vec::new();
-    // Endpoints of dropped edges are still nodes of the file.
-    let mut dropped_nodes: Vec<&str> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let lineno = i + 1;
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with('%') {
+/// The largest integer node id: node ids number the nodes, so this bounds the graph's size.
+const MAX_INT_ID: u64 = super::MAX_NODES as u64 - 1;
+
+/// What the first data line fixes for the whole file.
+#[derive(Clone, Copy)]
+struct Layout {
+    sep: Sep,
+    ncol: usize,
+    /// Line number of the first data line, and whether it is a header (skipped).
+    first: usize,
+    header: bool,
+}
+
+/// The edges of one run of lines, with token ids local to the run.
+#[derive(Default)]
+struct TokenChunk {
+    nodes: Interner,
+    rows: Vec<u32>,
+    cols: Vec<u32>,
+    w: Vec<f32>,
+    lines: usize,
+    dropped: usize,
+}
+
+/// Parses one run of lines of an edge list laid out as `layout` says.
+fn parse_token_chunk<'a>(lines: impl Iterator<Item = Line<'a>>, layout: Layout) -> Result<TokenChunk> {
+    let mut c = TokenChunk::default();
+    let mut fields: Vec<Cow<str>> = Vec::with_capacity(4);
+    let mut last = (u32::MAX, u32::MAX);
+    for line in lines {
+        if line.no == layout.first && layout.header {
             continue;
         }
-        let s = *sep.get_or_insert_with(|| detect_sep(line));
-        let mut fields = [""; 4];
-        let nf = split_fields(line, s, &mut fields);
-        if ncol == 0 {
-            if !(nf == 2 || nf == 3) {
-                return Err(Error::parse(name, lineno, format!(
-                    "expected 2 or 3 columns (source, target[, weight]) but found {nf}; separate columns with tabs or commas")));
-            }
-            ncol = nf;
-            if is_header(&fields[..nf]) {
-                report.header = true;
-                continue;
-            }
-        } else if nf != ncol {
-            return Err(Error::parse(name, lineno, format!(
-                "expected {ncol} columns like the first line but found {nf}; every line must have the same columns")));
+        line.fields(layout.sep, &mut fields)?;
+        let nf = fields.len();
+        if nf != layout.ncol {
+            return Err(line.err(format!(
+                "expected {} columns like the first line but found {nf}; every line must have the same columns", layout.ncol)));
         }
-        let (a, b) = (fields[0], fields[1]);
-        if a.is_empty() || b.is_empty() {
-            return Err(Error::parse(name, lineno, "empty node name; every line needs a source and a target"));
+        if fields[0].is_empty() || fields[1].is_empty() {
+            return Err(line.err("empty node name; every line needs a source and a target"));
         }
-        let weight = if nf == 3 { parse_weight(fields[2], name, lineno)? } else { 1.0 };
-        report.lines += 1;
+        let weight = if nf == 3 { parse_weight(&fields[2], &line)? } else { 1.0 };
+        c.lines += 1;
+        // Files are often grouped by one column (GEARS's by target): try the last line's ids first.
+        let nodes = &mut c.nodes;
+        let mut id = |tok: &str, last: &mut u32| {
+            if *last == u32::MAX || nodes.token(*last) != tok {
+                *last = nodes.id(tok, line.no);
+            }
+            *last
+        };
+        let (a, b) = (id(&fields[0], &mut last.0), id(&fields[1], &mut last.1));
         if weight <= 0.0 {
-            report.dropped_nonpositive += 1;
-            dropped_nodes.push(a);
-            dropped_nodes.push(b);
+            c.dropped += 1;
             continue;
         }
-        src.push(a);
-        dst.push(b);
-        w.push(weight);
+        c.rows.push(a);
+        c.cols.push(b);
+        c.w.push(weight);
     }
+    Ok(c)
+}
+
+/// Bytes below which the general parser reads a file in one piece.
+const GENERAL_CHUNK: usize = 1 << 20;
+
+/// The general edge-list parser (symbol or integer labels, every error reported with its line).
+/// The first data line fixes the separator, the column count and whether it is a header; the
+/// lines are then read in parallel runs, each interning its tokens; the runs' tokens are merged in
+/// file order (so ids, first lines and the first error are those of a sequential read), and only
+/// the distinct tokens are sorted.
+fn parse_edge_list_general(input: &TextInput) -> Result<Graph> {
+    parse_edge_list_runs(input, rayon::current_num_threads(), GENERAL_CHUNK)
+}
+
+/// [`parse_edge_list_general`] in at most `parts` runs of at least `min_bytes`.
+fn parse_edge_list_runs(input: &TextInput, parts: usize, min_bytes: usize) -> Result<Graph> {
+    let name = input.name();
+    let Some(first) = input.data_lines("#%").next() else {
+        return Err(input.empty("lines of `source<TAB>target[<TAB>weight]`"));
+    };
+    let sep = Sep::detect(first.text);
+    let mut fields: Vec<Cow<str>> = Vec::with_capacity(4);
+    first.fields(sep, &mut fields)?;
+    let ncol = fields.len();
+    if !(ncol == 2 || ncol == 3) {
+        return Err(first.err(format!(
+            "expected 2 or 3 columns (source, target[, weight]) but found {ncol}; separate columns with tabs or commas")));
+    }
+    let layout = Layout { sep, ncol, first: first.no, header: is_header(&fields) };
+    let runs = input.line_chunks(parts, min_bytes);
+    // Every run is read; the first error in file order is the one a sequential read would report.
+    let results: Vec<Result<TokenChunk>> = runs.into_par_iter().map(|l| parse_token_chunk(l.data("#%"), layout)).collect();
+    let chunks: Vec<TokenChunk> = results.into_iter().collect::<Result<_>>()?;
+    let mut report = LoadReport { header: layout.header, ..Default::default() };
+    report.lines = chunks.iter().map(|c| c.lines).sum();
+    report.dropped_nonpositive = chunks.iter().map(|c| c.dropped).sum();
     if report.lines == 0 {
-        return Err(Error::EmptyFile {
-            path: name.to_string(),
-            hint: "; expected lines of `source<TAB>target[<TAB>weight]`".into(),
-        });
+        return Err(input.empty("lines of `source<TAB>target[<TAB>weight]`"));
     }
-    if src.len() > u32::MAX as usize {
+    let total: usize = chunks.iter().map(|c| c.rows.len()).sum();
+    if total > u32::MAX as usize {
         return Err(Error::invalid(format!("{name}: more than {} edges are not supported", u32::MAX)));
     }
-    // Integer labels if every token is an integer.
-    let all_int = src.iter().chain(dst.iter()).chain(dropped_nodes.iter()).all(|t| t.bytes().all(|c| c.is_ascii_digit()) && t.parse::<u32>().is_ok());
-    let (labels, n, rows, cols) = if all_int {
-        let rows: Vec<u32> = src.iter().map(|t| t.parse().unwrap()).collect();
-        let cols: Vec<u32> = dst.iter().map(|t| t.parse().unwrap()).collect();
-        let extra = dropped_nodes.iter().map(|t| t.parse::<u32>().unwrap());
-        let max = rows.iter().chain(cols.iter()).copied().chain(extra).max().map(|m| m as usize + 1).unwrap_or(0);
-        if max >= u32::MAX as usize {
-            return Err(Error::invalid(format!("{name}: node id {} is too large (limit {})", max - 1, u32::MAX - 1)));
+    // Merge the runs' tokens in file order: local id -> file-wide id.
+    let mut nodes = Interner::default();
+    let local: Vec<Vec<u32>> =
+        chunks.iter().map(|c| c.nodes.tokens().zip(&c.nodes.first_line).map(|(t, &l)| nodes.id(t, l)).collect()).collect();
+    // Integer labels if every token is an integer; then every one must fit a node number.
+    let all_int = nodes.tokens().all(|t| t.bytes().all(|c| c.is_ascii_digit()));
+    let (labels, n, map) = if all_int {
+        let mut map = Vec::with_capacity(nodes.len());
+        for (t, &line) in nodes.tokens().zip(&nodes.first_line) {
+            match t.parse::<u64>() {
+                Ok(v) if v <= MAX_INT_ID => map.push(v as u32),
+                _ => {
+                    return Err(Error::parse(name, line, format!(
+                        "node id {t} is too large: in a file of integer ids node i is the integer i, and ids go up to {MAX_INT_ID}; \
+                         if the ids are names (e.g. Entrez or Ensembl numbers), give them a prefix such as 'id{t}' so the file is read as symbol-labelled")));
+                }
+            }
         }
-        (Labels::Integers, max, rows, cols)
+        let n = map.iter().max().map_or(0, |&m| m as usize + 1);
+        (Labels::Integers, n, map)
     } else {
-        let mut syms: Vec<&str> = src.iter().chain(dst.iter()).chain(dropped_nodes.iter()).copied().collect();
-        syms.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        syms.dedup();
-        let index: HashMap<&str, u32> = syms.iter().enumerate().map(|(i, s)| (*s, i as u32)).collect();
-        let rows = src.iter().map(|t| index[t]).collect();
-        let cols = dst.iter().map(|t| index[t]).collect();
-        (Labels::Symbols(syms.iter().map(|s| s.to_string()).collect()), syms.len(), rows, cols)
+        let mut order: Vec<u32> = (0..nodes.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| nodes.token(a).as_bytes().cmp(nodes.token(b).as_bytes()));
+        let mut map = vec![0u32; nodes.len()];
+        for (rank, &p) in order.iter().enumerate() {
+            map[p as usize] = rank as u32;
+        }
+        let symbols: Vec<String> = order.iter().map(|&p| nodes.token(p).to_string()).collect();
+        (Labels::Symbols(symbols), order.len(), map)
     };
+    // Local ids -> node numbers, run by run in parallel, then concatenated in file order.
+    let parts: Vec<(Vec<u32>, Vec<u32>)> = chunks
+        .par_iter()
+        .zip(&local)
+        .map(|(c, to_file)| {
+            let node = |r: &u32| map[to_file[*r as usize] as usize];
+            (c.rows.iter().map(node).collect(), c.cols.iter().map(node).collect())
+        })
+        .collect();
+    let (mut rows, mut cols, mut w) = (Vec::with_capacity(total), Vec::with_capacity(total), Vec::with_capacity(total));
+    for ((r, c), ch) in parts.iter().zip(&chunks) {
+        rows.extend_from_slice(r);
+        cols.extend_from_slice(c);
+        w.extend_from_slice(&ch.w);
+    }
     let (out, dup) = Csr::from_triplets(n, &rows, &cols, &w);
     report.duplicates = dup;
     Ok(Graph::new(name, labels, out, report))
 }
 
-/// sprs reads only valued matrices: a `pattern` file is rewritten as `real` with weight 1.
-fn pattern_as_real(bytes: &[u8]) -> Option<Vec<u8>> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let mut lines = text.lines();
-    let header = lines.next()?;
-    if !header.to_ascii_lowercase().contains(" pattern") {
-        return None;
-    }
-    let mut out = header.replacen("pattern", "real", 1).replacen("PATTERN", "real", 1);
-    out.push('\n');
-    let mut size_seen = false;
-    for l in lines {
-        let t = l.trim();
-        if t.is_empty() || t.starts_with('%') {
-            out.push_str(l);
-        } else if !size_seen {
-            size_seen = true;
-            out.push_str(t);
-        } else {
-            out.push_str(t);
-            out.push_str(" 1");
-        }
-        out.push('\n');
-    }
-    Some(out.into_bytes())
-}
-
-fn line_of_offset(bytes: &[u8], off: usize) -> usize {
-    bytes[..off.min(bytes.len())].iter().filter(|&&b| b == b'\n').count() + 1
-}
-
-/// Parses a MatrixMarket coordinate matrix (real, integer or pattern; general or symmetric)
-/// as an integer-labelled graph: entry `(i, j)` (1-based in the file) is the edge `i-1 -> j-1`.
+/// Parses a MatrixMarket coordinate matrix held in memory (gzip ok); see [`super::mtx`].
 pub fn parse_matrix_market(bytes: &[u8], name: &str) -> Result<Graph> {
-    let patched;
-    let bytes = match pattern_as_real(bytes) {
-        Some(p) => {
-            patched = p;
-            &patched[..]
-        }
-        None => bytes,
-    };
-    let tri = sprs::io::read_matrix_market_from_bufread::<f64, usize, _>(&mut std::io::BufReader::new(bytes))
-        .map_err(|e| Error::parse(name, 0, format!("invalid MatrixMarket file: {e}")))?;
-    let (nr, nc) = tri.shape();
-    if nr != nc {
-        return Err(Error::parse(name, 0, format!("MatrixMarket matrix is {nr} x {nc}; an adjacency matrix must be square")));
-    }
-    if nr >= u32::MAX as usize {
-        return Err(Error::invalid(format!("{name}: {nr} nodes are more than supported")));
-    }
-    let mut report = LoadReport::default();
-    let (mut rows, mut cols, mut w) = (Vec::new(), Vec::new(), Vec::new());
-    for (v, (r, c)) in tri.triplet_iter() {
-        report.lines += 1;
-        if !v.is_finite() {
-            return Err(Error::parse(name, 0, format!("entry ({}, {}) has non-finite value {v}", r + 1, c + 1)));
-        }
-        if *v <= 0.0 {
-            report.dropped_nonpositive += 1;
-            continue;
-        }
-        rows.push(r as u32);
-        cols.push(c as u32);
-        w.push(*v as f32);
-    }
-    if report.lines == 0 && nr == 0 {
-        return Err(Error::EmptyFile { path: name.into(), hint: "; the MatrixMarket matrix has no rows".into() });
-    }
-    let (out, dup) = Csr::from_triplets(nr, &rows, &cols, &w);
-    report.duplicates = dup;
-    Ok(Graph::new(name, Labels::Integers, out, report))
+    parse_matrix_market_text(&TextInput::from_bytes(bytes.to_vec(), name)?)
 }
 
 #[cfg(test)]
@@ -477,8 +454,9 @@ mod tests {
             "0\t1\n1\t2\t3\n",
         ];
         for (i, f) in files.iter().enumerate() {
-            let general = parse_edge_list_general(f, "t");
-            match parse_int_edge_list(f, "t") {
+            let input = TextInput::from_bytes(f.as_bytes().to_vec(), "t").unwrap();
+            let general = parse_edge_list_general(&input);
+            match parse_int_edge_list(input.text(), "t") {
                 Some(fast) => {
                     let g = general.unwrap();
                     assert_eq!(fast.out, g.out, "file {i}");
@@ -493,6 +471,75 @@ mod tests {
         assert!(parse_int_edge_list(files[4], "t").is_none());
         assert!(parse_int_edge_list(files[7], "t").is_none());
         assert!(parse_edge_list(files[7].as_bytes(), "t").is_err());
+    }
+
+    #[test]
+    fn parallel_runs_read_like_one_run() {
+        let mut text = String::from("# GEARS\nsource,target,importance\n");
+        for i in 0..300 {
+            text.push_str(&format!("G{},G{},{}\n", (i * 7) % 53, i % 41, (i % 5) as f32 - 1.0));
+            if i % 50 == 0 {
+                text.push_str("\n# a comment\n");
+            }
+        }
+        let input = TextInput::from_bytes(text.clone().into_bytes(), "p.csv").unwrap();
+        let one = parse_edge_list_runs(&input, 1, usize::MAX).unwrap();
+        for parts in [2, 3, 8, 64] {
+            let g = parse_edge_list_runs(&input, parts, 1).unwrap();
+            assert!(same(&g, &one), "{parts} runs");
+        }
+        // Integer labels, and the earliest error wins whichever run finishes first.
+        let ints: String = (0..200).map(|i| format!("{}\t{}\tx{i}\n", i % 13, i % 7)).collect();
+        let mut bad = ints.replace("x", "").replace("\t0\n", "\t1\n");
+        bad.push_str("1\t2\n");
+        let bad = bad.replacen("5\t5\t", "5\t5\tNaN", 1);
+        let input = TextInput::from_bytes(bad.into_bytes(), "b.tsv").unwrap();
+        let want = parse_edge_list_runs(&input, 1, usize::MAX).unwrap_err().to_string();
+        assert!(want.starts_with("b.tsv:"), "{want}");
+        for parts in [2, 5, 64] {
+            assert_eq!(parse_edge_list_runs(&input, parts, 1).unwrap_err().to_string(), want);
+        }
+    }
+
+    fn same(a: &Graph, b: &Graph) -> bool {
+        a.labels == b.labels && a.out == b.out && a.report == b.report
+    }
+
+    #[test]
+    fn bom_crlf_and_quotes_load_like_the_clean_file() {
+        let clean = parse_edge_list(b"source,target,importance\nB,A,0.5\nA,C,1\n", "t").unwrap();
+        for v in [
+            &b"\xef\xbb\xbfsource,target,importance\r\nB,A,0.5\r\nA,C,1\r\n"[..],
+            b"\"source\",\"target\",\"importance\"\n\"B\",\"A\",\"0.5\"\n\"A\",\"C\",1\n",
+            b"source\ttarget\timportance\rB\tA\t0.5\rA\tC\t1",
+        ] {
+            let g = parse_edge_list(v, "t").unwrap();
+            assert_eq!((&g.labels, &g.out, &g.report), (&clean.labels, &clean.out, &clean.report), "{v:?}");
+        }
+        // The same for the integer fast path.
+        let clean = parse_edge_list(b"0\t3\n3\t1\n", "t").unwrap();
+        let g = parse_edge_list(b"\xef\xbb\xbf0\t3\r\n\"3\"\t\"1\"\r\n", "t").unwrap();
+        assert_eq!((&g.labels, &g.out, &g.report), (&clean.labels, &clean.out, &clean.report));
+    }
+
+    #[test]
+    fn quoted_names_may_hold_the_separator() {
+        let g = parse_edge_list(b"\"A,1\",B\n", "t").unwrap();
+        assert_eq!(g.labels, Labels::Symbols(vec!["A,1".into(), "B".into()]));
+        let e = parse_edge_list(b"A,B\n\"A,B\n", "q.csv").unwrap_err().to_string();
+        assert!(e.starts_with("q.csv:2:") && e.contains("quote"), "{e}");
+    }
+
+    #[test]
+    fn an_integer_id_too_large_for_a_node_number_is_an_error() {
+        // Issue 15 case 9: it used to turn the whole file into a symbol-labelled graph.
+        for f in ["0\t1\n12345678901234567890\t2\n", "0\t1\n4294967295\t2\n", "0\t1\n268435456\t2\n", "0,1,1\n2,99999999999,1\n"] {
+            let e = parse_edge_list(f.as_bytes(), "big.tsv").unwrap_err().to_string();
+            assert!(e.starts_with("big.tsv:2: node id") && e.contains("too large") && e.contains("prefix"), "{e}");
+        }
+        // A digit token among symbols keeps the file symbol-labelled, as before.
+        let g = parse_edge_list(b"A\t12345678901234567890\n", "t").unwrap();
+        assert!(matches!(g.labels, Labels::Symbols(_)));
     }
 
     #[test]

@@ -6,12 +6,20 @@ pub mod builtin;
 pub mod gen;
 pub mod go_build;
 pub mod io;
+mod intern;
+mod mtx;
+pub mod names;
+pub mod packed;
 pub mod sets;
 pub mod symbols;
 
 pub use csr::Csr;
 
 use serde::Serialize;
+
+/// The most nodes a loaded graph may have (2^28). An integer-labelled file has `max id + 1` nodes,
+/// so this bounds the ids too and keeps a typo such as `4000000000` from allocating gigabytes.
+pub const MAX_NODES: usize = 1 << 28;
 
 /// Which edges a hop follows when computing reachability.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

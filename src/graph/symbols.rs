@@ -2,7 +2,9 @@
 //! `MARCH8`) to the NCBI-2022 symbols that name graph nodes (`MARS1`, `MARCHF8`), through the
 //! curated resolution table of the real screens and then the NCBI alias / previous-symbol table.
 
-use super::{builtin, io, Graph};
+use super::{builtin, Graph};
+use crate::files::text::{Sep, TextInput};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// How a name was matched to a node.
@@ -56,40 +58,45 @@ struct Tables {
 /// Ensembl gene id -> NCBI symbol(s) (`ensembl_gene_id, entrez_id, symbol`; org.Hs.eg.db 3.16).
 const ENSEMBL_TABLE: &[u8] = include_bytes!("../../data/sim/human_gene_ensembl.tsv.gz");
 
+/// The rows after the header of an embedded tab-separated table, as fields, through the shared
+/// reader. The tables are compiled in and known-good: a decoding failure is a build defect.
+fn embedded_rows(bytes: &[u8], name: &str, mut row: impl FnMut(&[Cow<str>])) {
+    let input = TextInput::from_bytes(bytes.to_vec(), name).expect("embedded table");
+    let mut f = Vec::new();
+    for line in input.lines().skip(1) {
+        if line.raw_fields(Sep::Tab, &mut f).is_ok() {
+            row(&f);
+        }
+    }
+}
+
 fn load_tables() -> Tables {
     let mut resolution = HashMap::new();
-    // The embedded tables are known-good; a decoding failure would be a build defect.
-    let text = io::decompress_if_gz(builtin::SYMBOL_RESOLUTION.to_vec(), "resolution").expect("embedded table");
-    for line in String::from_utf8_lossy(&text).lines().skip(1) {
-        let mut f = line.split('\t');
-        if let (Some(a), Some(b)) = (f.next(), f.next()) {
+    embedded_rows(builtin::SYMBOL_RESOLUTION, "builtin:resolution", |f| {
+        if let [a, b, ..] = f {
             if !b.is_empty() && a != b {
                 resolution.insert(a.to_string(), b.to_string());
             }
         }
-    }
+    });
     let mut alias: HashMap<String, Vec<String>> = HashMap::new();
-    let text = io::decompress_if_gz(builtin::GENE_ALIAS.to_vec(), "alias").expect("embedded table");
-    for line in String::from_utf8_lossy(&text).lines().skip(1) {
-        let f: Vec<&str> = line.split('\t').collect();
+    embedded_rows(builtin::GENE_ALIAS, "builtin:alias", |f| {
         if f.len() >= 3 && f[0] != f[2] {
             let v = alias.entry(f[0].to_string()).or_default();
-            if !v.iter().any(|s| s == f[2]) {
+            if !v.iter().any(|s| *s == f[2]) {
                 v.push(f[2].to_string());
             }
         }
-    }
+    });
     let mut ensembl: HashMap<String, Vec<String>> = HashMap::new();
-    let text = io::decompress_if_gz(ENSEMBL_TABLE.to_vec(), "ensembl").expect("embedded table");
-    for line in String::from_utf8_lossy(&text).lines().skip(1) {
-        let f: Vec<&str> = line.split('\t').collect();
+    embedded_rows(ENSEMBL_TABLE, "builtin:ensembl", |f| {
         if f.len() >= 3 && !f[2].is_empty() {
             let v = ensembl.entry(f[0].to_string()).or_default();
-            if !v.iter().any(|s| s == f[2]) {
+            if !v.iter().any(|s| *s == f[2]) {
                 v.push(f[2].to_string());
             }
         }
-    }
+    });
     Tables { resolution, alias, ensembl }
 }
 

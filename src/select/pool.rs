@@ -1,12 +1,13 @@
-//! Candidate pools: reading gene lists, resolving names to graph nodes, exclusions.
+//! Candidate pools: resolving name lists (read by [`crate::graph::names`]) to graph nodes, exclusions.
 //!
 //! A pool line is one gene (`MARS`), a GEARS condition (`A+ctrl`, `ctrl+A`, `A+B`) or `ctrl`.
 //! A double perturbation `A+B` is one candidate whose seed set is both genes. `ctrl` is skipped.
 //! Candidates are kept in ascending order of their seed node ids, which is the tie-break order.
 
 use crate::error::{preview_list, Error, Result};
+use crate::graph::names::{condition_genes, NameList};
 use crate::graph::symbols::{Resolution, SymbolResolver};
-use crate::graph::{builtin, io, Graph};
+use crate::graph::Graph;
 use std::collections::{BTreeMap, HashSet};
 
 /// One candidate perturbation.
@@ -27,68 +28,20 @@ pub struct Pool {
     pub notes: Vec<String>,
 }
 
-/// A list of names read from a file or a builtin, with 1-based line numbers.
-#[derive(Clone, Debug)]
-pub struct NameList {
-    /// Where the names came from.
-    pub source: String,
-    /// (line, name).
-    pub names: Vec<(usize, String)>,
-}
-
-/// Reads a gene list: `builtin:NAME`, or a file with one name per line. Blank lines and `#`
-/// comments are skipped. A selection TSV written by `graphreach select` (header `rank\tgene...`)
-/// is accepted too: its `gene` column is used.
-pub fn read_names(spec: &str) -> Result<NameList> {
-    if let Some(name) = spec.strip_prefix("builtin:") {
-        let names = builtin::pool(name)?.into_iter().enumerate().map(|(i, n)| (i + 1, n)).collect();
-        return Ok(NameList { source: spec.to_string(), names });
-    }
-    let path = std::path::Path::new(spec);
-    let bytes = io::read_maybe_gz(path)?;
-    let text = String::from_utf8(bytes).map_err(|_| Error::parse(spec, 0, "the file is not UTF-8 text"))?;
-    let mut names = Vec::new();
-    let mut gene_col: Option<usize> = None;
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if names.is_empty() && gene_col.is_none() && line.split('\t').any(|f| f == "gene") && line.contains('\t') {
-            gene_col = line.split('\t').position(|f| f == "gene");
-            continue;
-        }
-        let name = match gene_col {
-            Some(c) => line
-                .split('\t')
-                .nth(c)
-                .ok_or_else(|| Error::parse(spec, i + 1, format!("missing column {} ('gene') of the selection table", c + 1)))?,
-            None => {
-                let mut f = line.split(['\t', ',']);
-                let first = f.next().unwrap_or("").trim();
-                if f.next().is_some() {
-                    return Err(Error::parse(spec, i + 1, format!(
-                        "expected one gene per line but found several columns ('{line}'); write one name per line")));
-                }
-                first
-            }
-        };
-        names.push((i + 1, name.trim().to_string()));
-    }
-    if names.is_empty() {
-        return Err(Error::EmptyFile { path: spec.to_string(), hint: "; expected one gene symbol per line".into() });
-    }
-    Ok(NameList { source: spec.to_string(), names })
-}
-
-/// The genes of a name: `A` -> [A]; `A+ctrl`, `ctrl+A` -> [A]; `A+B` -> [A, B]; `ctrl` -> [].
-pub fn condition_genes(name: &str) -> Vec<&str> {
-    name.split('+').map(str::trim).filter(|g| !g.is_empty() && *g != "ctrl").collect()
-}
-
 /// Resolves names to seed sets. Unknown genes are an error listing up to ten of them, unless
 /// `skip_missing`, in which case they are dropped with a note.
 pub fn resolve_names(graph: &Graph, list: &NameList, skip_missing: bool) -> Result<Pool> {
+    resolve(graph, list, skip_missing, "--skip-missing")
+}
+
+/// Resolves an exclusion list (`--exclude`): genes that are not graph nodes are dropped with a
+/// note saying why that is harmless (they cannot be candidates either).
+pub fn resolve_exclusions(graph: &Graph, list: &NameList) -> Result<Pool> {
+    resolve(graph, list, true, "they cannot be candidates either")
+}
+
+/// [`resolve_names`], with `why_skipped` saying in the note why unknown genes could be dropped.
+fn resolve(graph: &Graph, list: &NameList, skip_missing: bool, why_skipped: &str) -> Result<Pool> {
     let resolver = SymbolResolver::new(graph);
     let mut pool = Pool::default();
     let mut unknown: Vec<String> = Vec::new();
@@ -142,7 +95,7 @@ pub fn resolve_names(graph: &Graph, list: &NameList, skip_missing: bool) -> Resu
         if !skip_missing {
             return Err(Error::UnknownGenes { path: list.source.clone(), graph: graph.name.clone(), count: unknown.len(), shown: preview_list(&unknown) });
         }
-        pool.notes.push(format!("skipped {} gene(s) not in the graph (--skip-missing): {}", unknown.len(), preview_list(&unknown)));
+        pool.notes.push(format!("skipped {} gene(s) not in the graph ({why_skipped}): {}", unknown.len(), preview_list(&unknown)));
     }
     if !renamed.is_empty() {
         pool.notes.push(format!("resolved {} renamed symbol(s): {}", renamed.len(), preview_list(&renamed)));

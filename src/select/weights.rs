@@ -5,7 +5,8 @@
 
 use crate::error::{Error, Result};
 use crate::graph::symbols::SymbolResolver;
-use crate::graph::{io, Graph};
+use crate::files::text::{Sep, TextInput};
+use crate::graph::Graph;
 
 /// Fixed-point scale: the largest weight maps to this many units.
 pub const FIXED_MAX: f64 = (1u32 << 24) as f64;
@@ -33,38 +34,40 @@ impl NodeWeights {
         Ok(NodeWeights { fixed, unit, unlisted: 0 })
     }
 
-    /// Reads `gene<TAB>weight` lines (header optional); unlisted nodes get `default`.
+    /// Reads `gene<TAB>weight` lines (or `gene,weight`; header optional, gzip ok, read by the
+    /// shared text reader); unlisted nodes get `default`.
     pub fn read(path: &str, graph: &Graph, default: f64) -> Result<Self> {
-        let bytes = io::read_maybe_gz(std::path::Path::new(path))?;
-        let text = String::from_utf8(bytes).map_err(|_| Error::parse(path, 0, "the file is not UTF-8 text"))?;
+        Self::parse(&TextInput::read(std::path::Path::new(path))?, graph, default)
+    }
+
+    /// [`NodeWeights::read`] on text already read.
+    pub fn parse(input: &TextInput, graph: &Graph, default: f64) -> Result<Self> {
         let mut values = vec![f64::NAN; graph.n_nodes()];
         let resolver = SymbolResolver::new(graph);
         let mut seen = 0usize;
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let f: Vec<&str> = line.split(['\t', ',']).map(str::trim).collect();
+        let mut f = Vec::new();
+        for line in input.data_lines("#") {
+            let sep = if Sep::detect(line.text) == Sep::Tab { Sep::Tab } else { Sep::Comma };
+            line.fields(sep, &mut f)?;
             if f.len() != 2 {
-                return Err(Error::parse(path, i + 1, format!("expected 'gene<TAB>weight' but found {} column(s)", f.len())));
+                return Err(line.err(format!("expected 'gene<TAB>weight' but found {} column(s)", f.len())));
             }
             let w: f64 = match f[1].parse() {
                 Ok(w) => w,
                 Err(_) if seen == 0 => continue, // header
-                Err(_) => return Err(Error::parse(path, i + 1, format!("weight '{}' is not a number", f[1]))),
+                Err(_) => return Err(line.err(format!("weight '{}' is not a number", f[1]))),
             };
             seen += 1;
             if !w.is_finite() || w < 0.0 {
-                return Err(Error::parse(path, i + 1, format!("weight '{}' must be a finite number >= 0", f[1])));
+                return Err(line.err(format!("weight '{}' must be a finite number >= 0", f[1])));
             }
-            let node = resolver.resolve(f[0]).node().ok_or_else(|| {
-                Error::parse(path, i + 1, format!("gene '{}' is not a node of {}; fix the name or remove the line", f[0], graph.name))
+            let node = resolver.resolve(&f[0]).node().ok_or_else(|| {
+                line.err(format!("gene '{}' is not a node of {}; fix the name or remove the line", f[0], graph.name))
             })?;
             values[node as usize] = w;
         }
         if seen == 0 {
-            return Err(Error::EmptyFile { path: path.into(), hint: "; expected 'gene<TAB>weight' lines".into() });
+            return Err(input.empty("'gene<TAB>weight' lines"));
         }
         let unlisted = values.iter().filter(|v| v.is_nan()).count();
         for v in values.iter_mut().filter(|v| v.is_nan()) {

@@ -7,7 +7,7 @@ use crate::gears::net::coexpr::coexpression_edges;
 use crate::gears::net::propagation::Propagation;
 use crate::gears::train::config::CoexprCells;
 use crate::graph::{Graph, Labels};
-use crate::select::pool::{condition_genes, NameList};
+use crate::graph::names::{condition_genes, NameList};
 use std::collections::HashMap;
 
 /// Maps the names of a perturbation list (genes, `A+ctrl`, `A+B`, `ctrl`, or a `graphreach

@@ -32,7 +32,7 @@ use crate::gears::train::checkpoint::{load_model, ModelFile};
 use crate::gears::train::run::{file_names, PertList};
 use crate::graph::symbols::{Resolution, SymbolResolver};
 use crate::graph::{Graph, Labels};
-use crate::select::pool::{condition_genes, NameList};
+use crate::graph::names::{condition_genes, NameList};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::io::Write;

@@ -9,7 +9,7 @@ use crate::gears::train::checkpoint::load_model;
 use crate::gears::train::fit::TrainContext;
 use crate::gears::train::run::{file_names, PertList};
 use crate::gears::EvalMode;
-use crate::select::pool::NameList;
+use crate::graph::names::NameList;
 use std::path::PathBuf;
 
 /// What to evaluate.

@@ -21,7 +21,7 @@ use crate::gears::device::{self, Selected};
 use crate::gears::eval::report::{build_report, Report};
 use crate::gears::net::propagation::Propagation;
 use crate::graph::Graph;
-use crate::select::pool::{read_names, NameList};
+use crate::graph::names::{read_names, NameList};
 use std::path::{Path, PathBuf};
 
 /// The file names a run writes in its output folder.

@@ -2,7 +2,8 @@
 
 use super::GoIndex;
 use crate::error::{Error, Result};
-use crate::graph::io::read_maybe_gz;
+use crate::files::text::{Sep, TextInput};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
@@ -19,78 +20,75 @@ pub struct Annotations {
     pub excluded_rows: usize,
 }
 
-fn text_of(path: &Path) -> Result<String> {
-    let bytes = read_maybe_gz(path)?;
-    let name = path.display().to_string();
-    let text = String::from_utf8(bytes).map_err(|_| Error::parse(&name, 0, "the file is not UTF-8 text"))?;
-    if text.trim().is_empty() {
-        return Err(Error::EmptyFile { path: name, hint: String::new() });
+/// The text of an input file (gzip ok) through the shared reader; a file with no text is empty.
+fn text_of(path: &Path) -> Result<TextInput> {
+    let input = TextInput::read(path)?;
+    if input.text().trim().is_empty() {
+        return Err(Error::EmptyFile { path: input.name().to_string(), hint: String::new() });
     }
-    Ok(text)
+    Ok(input)
 }
 
 /// Reads `symbol, entrez_id, go_id, ontology, evidence` rows (tab separated, gzip ok, header
 /// optional). Rows whose evidence is in `exclude` are dropped.
 pub fn read_gene2go(path: &Path, exclude: &[String]) -> Result<Annotations> {
-    let name = path.display().to_string();
-    let text = text_of(path)?;
-    let mut term_ids: HashMap<&str, u32> = HashMap::new();
-    let mut sets: HashMap<&str, Vec<u32>> = HashMap::new();
+    let input = text_of(path)?;
+    let mut term_ids: HashMap<Cow<str>, u32> = HashMap::new();
+    let mut sets: HashMap<Cow<str>, Vec<u32>> = HashMap::new();
     let (mut rows, mut excluded_rows) = (0usize, 0usize);
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim_end_matches('\r');
-        if line.trim().is_empty() || line.starts_with('#') || (i == 0 && line.starts_with("symbol\t")) {
+    let mut f = Vec::new();
+    for line in input.data_lines("#") {
+        line.raw_fields(Sep::Tab, &mut f)?;
+        if line.no == 1 && f[0] == "symbol" && f.len() > 1 {
             continue;
         }
-        let f: Vec<&str> = line.split('\t').collect();
         if f.len() != 5 {
-            return Err(Error::parse(&name, i + 1, format!(
+            return Err(line.err(format!(
                 "expected 5 tab-separated fields (symbol, entrez_id, go_id, ontology, evidence), found {}", f.len())));
         }
-        let (symbol, go, evidence) = (f[0].trim(), f[2].trim(), f[4].trim());
-        if symbol.is_empty() || go.is_empty() {
-            return Err(Error::parse(&name, i + 1, "empty symbol or GO id"));
+        if f[0].is_empty() || f[2].is_empty() {
+            return Err(line.err("empty symbol or GO id"));
         }
         rows += 1;
-        if exclude.iter().any(|e| e == evidence) {
+        if exclude.iter().any(|e| *e == f[4]) {
             excluded_rows += 1;
             continue;
         }
+        let mut f = f.drain(..3);
+        let (symbol, go) = (f.next().unwrap_or_default(), f.nth(1).unwrap_or_default());
         let next = term_ids.len() as u32;
         let id = *term_ids.entry(go).or_insert(next);
         sets.entry(symbol).or_default().push(id);
     }
     if rows == 0 {
-        return Err(Error::EmptyFile { path: name, hint: "; expected gene2go rows".into() });
+        return Err(input.empty("gene2go rows"));
     }
     let genes = sets
         .into_iter()
         .map(|(s, mut t)| {
             t.sort_unstable();
             t.dedup();
-            (s.to_string(), t)
+            (s.into_owned(), t)
         })
         .collect();
     Ok(Annotations { genes, n_terms: term_ids.len(), rows, excluded_rows })
 }
 
-/// Reads a universe: one symbol per line (blank lines and `#` comments skipped, gzip ok).
+/// Reads a universe: one symbol per line (blank lines and `#` comments skipped, gzip ok, quotes
+/// undone).
 pub fn read_universe(path: &Path) -> Result<BTreeSet<String>> {
-    let name = path.display().to_string();
-    let text = text_of(path)?;
+    let input = text_of(path)?;
     let mut out = BTreeSet::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
+    let mut f = Vec::new();
+    for line in input.data_lines("#") {
+        line.fields(Sep::Whitespace, &mut f)?;
+        if f.len() != 1 || line.text.contains(['\t', ',']) {
+            return Err(line.err(format!("expected one gene symbol per line, found '{}'", line.text)));
         }
-        if line.contains(['\t', ',', ' ']) {
-            return Err(Error::parse(&name, i + 1, format!("expected one gene symbol per line, found '{line}'")));
-        }
-        out.insert(line.to_string());
+        out.insert(f[0].to_string());
     }
     if out.is_empty() {
-        return Err(Error::EmptyFile { path: name, hint: "; expected one gene symbol per line".into() });
+        return Err(input.empty("one gene symbol per line"));
     }
     Ok(out)
 }
@@ -100,24 +98,23 @@ pub fn read_universe(path: &Path) -> Result<BTreeSet<String>> {
 /// last row (so `HBD`, whose later row is a disease locus of type `unknown`, is left out), which
 /// is the rule that reproduces the 18,777-gene `go_graph_k20.tsv.gz`.
 pub fn read_protein_coding(path: &Path) -> Result<BTreeSet<String>> {
-    let name = path.display().to_string();
-    let text = text_of(path)?;
-    let mut types: HashMap<&str, &str> = HashMap::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim_end_matches('\r');
-        if line.trim().is_empty() || line.starts_with('#') || (i == 0 && line.starts_with("entrez_id\t")) {
+    let input = text_of(path)?;
+    let mut types: HashMap<String, bool> = HashMap::new();
+    let mut f = Vec::new();
+    for line in input.data_lines("#") {
+        line.raw_fields(Sep::Tab, &mut f)?;
+        if line.no == 1 && f[0] == "entrez_id" && f.len() > 1 {
             continue;
         }
-        let f: Vec<&str> = line.split('\t').collect();
-        if f.len() < 3 || f[1].trim().is_empty() {
-            return Err(Error::parse(&name, i + 1, "expected tab-separated entrez_id, symbol, gene_type[, name]"));
+        if f.len() < 3 || f[1].is_empty() {
+            return Err(line.err("expected tab-separated entrez_id, symbol, gene_type[, name]"));
         }
-        types.insert(f[1].trim(), f[2].trim());
+        types.insert(f[1].to_string(), f[2] == "protein-coding");
     }
     if types.is_empty() {
-        return Err(Error::EmptyFile { path: name, hint: "; expected NCBI gene info rows".into() });
+        return Err(input.empty("NCBI gene info rows"));
     }
-    Ok(types.into_iter().filter(|(_, t)| *t == "protein-coding").map(|(s, _)| s.to_string()).collect())
+    Ok(types.into_iter().filter(|(_, pc)| *pc).map(|(s, _)| s).collect())
 }
 
 impl Annotations {

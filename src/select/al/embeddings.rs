@@ -29,7 +29,7 @@
 
 use super::mat::Mat;
 use crate::error::{Error, Result};
-use crate::select::pool::condition_genes;
+use crate::graph::names::condition_genes;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
