@@ -21,6 +21,9 @@
 //! * coverage: the balls once (sparse: 4 sum|B_i| + 4(C + 1) bytes; dense: 4CW bytes = Cn/8), the
 //!   covered bitset (4W), weights (4n) and per call 12 bytes per evaluated id. Ball buffers are
 //!   split into tiles under the binding limit (128 MiB on lavapipe) on wgpu and under 2 GiB on CUDA.
+//! * pair pools: the per-gene balls as above (G genes, not the G(G-1)/2 pairs); pair gains are
+//!   computed on the host ([`pairs`]) from per-gene lists, bitset rows (4GW bytes) and an
+//!   inverted index (4 sum|B_g| bytes).
 //! * spectral norms: A and A^T (8(n + 1) + 8e bytes), D^-1/2 (4n), and per launch of up to 256
 //!   sets 4(257 + m) + 12m + 12 * 256 bytes for m members in all.
 //! * GO graph builder (`graph build`): see [`jaccard_plan`] (the packed index once, plus per tile
@@ -33,6 +36,7 @@ pub mod device;
 pub mod gpu;
 pub mod gpu_plan;
 pub mod jaccard_plan;
+pub mod pairs;
 pub mod source;
 pub mod wgpu;
 
@@ -67,6 +71,14 @@ pub trait CoverageOracle {
     fn gains(&mut self, ids: &[u32], out: &mut [u64]) -> Result<()>;
     /// Adds ball `id` to the covered set and returns its marginal gain before the update.
     fn commit(&mut self, id: u32) -> Result<u64>;
+}
+
+/// A [`CoverageOracle`] over a pool of gene pairs that also gives cheap upper bounds: the
+/// uncovered weight of both genes' balls counted separately, u(a) + u(b), which is at least the
+/// pair's gain and never grows as the covered set does (so the lazy loop may keep it as a bound).
+pub trait PairCoverageOracle: CoverageOracle {
+    /// Writes into `out[k]` the bound u(a) + u(b) of pair `ids[k]` at the current covered set.
+    fn gain_bounds(&self, ids: &[u32], out: &mut [u64]);
 }
 
 /// Power-iteration settings for spectral norms.
@@ -165,6 +177,13 @@ pub trait Backend: Send + Sync {
     fn balls(&self, adj: &Csr, seeds: &SetList, hops: u32, layout: BallLayout) -> Result<BallSet>;
     /// An empty-covered-set oracle over `balls`; `weights` are per-node fixed-point weights (None = 1 each).
     fn coverage<'a>(&'a self, balls: &'a BallSet, weights: Option<&'a [u32]>) -> Result<Box<dyn CoverageOracle + 'a>>;
+    /// An empty-covered-set oracle over a pool of gene pairs: candidate `k` is the pair
+    /// `pairs[k]` of indices into the per-gene balls `genes`, whose ball is the union of both
+    /// (see [`pairs`]). The default is the CPU twin [`pairs::CpuPairCoverage`] over the balls the
+    /// backend built; a GPU kernel may replace it (the gains are exact integers either way).
+    fn pair_coverage<'a>(&'a self, genes: &'a BallSet, pairs: &'a [[u32; 2]], weights: Option<&'a [u32]>) -> Result<Box<dyn PairCoverageOracle + 'a>> {
+        Ok(Box::new(pairs::CpuPairCoverage::new(genes, pairs, weights)))
+    }
     /// Spectral norms of M[S, S] for every set S in `sets`. `warm` (length n, may be empty) is a
     /// start vector over all nodes; entries of S that are 0 in it start at a positive default.
     fn spectral_norms(&self, op: &SpectralOperator, sets: &SetList, warm: &[f64], cfg: &PowerIterConfig) -> Result<Vec<SpectralNorm>>;

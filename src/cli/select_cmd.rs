@@ -5,12 +5,13 @@ use crate::backend::{select_backend, BackendChoice, PowerIterConfig};
 use crate::error::{Error, Result};
 use crate::graph::{io::load_graph, Direction, Graph};
 use crate::graph::names::read_names;
+use crate::select::pair_pool::{is_pair_list, PairPool};
 use crate::select::pool::{all_nodes, apply_exclusions, resolve_exclusions, resolve_names, Pool};
 use crate::graph::sets::BallLayout;
 use crate::select::al::pca::{PcaConfig, PcaMode};
 use crate::select::al::problem::build_problem;
 use crate::select::al::{read_embeddings, AlConfig, NamedList, Strategy};
-use crate::select::{self, Budget, MaxSpecObjective, Method, NodeWeights, SelectConfig};
+use crate::select::{self, Budget, MaxSpecObjective, Method, NodeWeights, PoolKind, SelectConfig};
 use clap::Args;
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -25,8 +26,14 @@ pub struct SelectArgs {
     /// Candidate pool: a file (one gene or GEARS condition per line), `builtin:NAME`, `gen:NAME` or `all`
     /// [default: builtin:replogle-k562-essential; for typiclust and acs-fw: every embedding row
     /// not in --labelled].
+    /// A file of `A+B` lines only (plus `ctrl`) is a pair pool: each pair's ball is the union of
+    /// both genes' balls, and a pair listed twice (`A+B`, `B+A`) is an error.
     #[arg(long)]
     pub candidates: Option<String>,
+    /// Pair pool of every unordered pair of the genes listed (one per line, `builtin:NAME` ok):
+    /// 1,000 genes give 499,500 pairs. Output `gene` column: `A+B`.
+    #[arg(long, conflicts_with_all = ["candidates", "embeddings", "labelled"])]
+    pub pairs_of: Option<String>,
     /// typiclust, acs-fw: the embeddings TSV (`perturbation<TAB>d0<TAB>d1...`, from `graphreach embed`).
     #[arg(long)]
     pub embeddings: Option<String>,
@@ -163,6 +170,31 @@ pub fn load_pool(graph: &Graph, spec: &str, skip_missing: bool) -> Result<Pool> 
     resolve_names(graph, &names, skip_missing)
 }
 
+/// A candidate pool as `select` reads it: generic, or pairs.
+#[derive(Debug)]
+pub enum LoadedPool {
+    /// Genes or GEARS conditions ([`Pool`]).
+    Genes(Pool),
+    /// Pairs of genes ([`PairPool`]).
+    Pairs(PairPool),
+}
+
+/// Reads the pool of `--candidates SPEC` (a file of `A+B` lines only is a pair pool) or of
+/// `--pairs-of SPEC` (`pairs_of`) on `graph`.
+pub fn load_any_pool(graph: &Graph, spec: &str, pairs_of: bool, skip_missing: bool) -> Result<LoadedPool> {
+    if pairs_of {
+        return Ok(LoadedPool::Pairs(PairPool::all_pairs_of(graph, &read_names(spec)?, skip_missing)?));
+    }
+    if spec == "all" || spec.starts_with("gen:") {
+        return Ok(LoadedPool::Genes(load_pool(graph, spec, skip_missing)?));
+    }
+    let names = read_names(spec)?;
+    if is_pair_list(&names) {
+        return Ok(LoadedPool::Pairs(PairPool::from_pair_list(graph, &names, skip_missing)?));
+    }
+    Ok(LoadedPool::Genes(resolve_names(graph, &names, skip_missing)?))
+}
+
 /// Resolves an exclusion list to node ids (unknown genes there are ignored with a note: they
 /// cannot be candidates anyway).
 fn excluded_nodes(graph: &Graph, spec: &str, notes: &mut Vec<String>) -> Result<HashSet<u32>> {
@@ -181,6 +213,12 @@ fn excluded_nodes(graph: &Graph, spec: &str, notes: &mut Vec<String>) -> Result<
 /// Runs `graphreach select`.
 pub fn run_select(a: SelectArgs) -> Result<()> {
     if let Some(strategy) = a.method.embedding_strategy() {
+        if a.pairs_of.is_some() {
+            return Err(Error::invalid(format!(
+                "--pairs-of builds a pair pool on the graph; {} selects from model embeddings, one row per condition (pass --candidates with the A+B conditions of the embeddings file)",
+                strategy.as_str()
+            )));
+        }
         return run_select_embeddings(&a, strategy);
     }
     for (flag, given) in [("--embeddings", a.embeddings.is_some()), ("--labelled", a.labelled.is_some())] {
@@ -208,12 +246,25 @@ pub fn run_select(a: SelectArgs) -> Result<()> {
     if r.duplicates > 0 {
         notes.push(format!("{}: collapsed {} duplicate edge(s) (largest weight kept)", graph.name, r.duplicates));
     }
-    let mut pool = load_pool(&graph, a.candidates.as_deref().unwrap_or(DEFAULT_CANDIDATES), a.skip_missing)?;
-    notes.append(&mut pool.notes);
+    let mut pool = match &a.pairs_of {
+        Some(spec) => load_any_pool(&graph, spec, true, a.skip_missing)?,
+        None => load_any_pool(&graph, a.candidates.as_deref().unwrap_or(DEFAULT_CANDIDATES), false, a.skip_missing)?,
+    };
+    match &mut pool {
+        LoadedPool::Genes(p) => notes.append(&mut p.notes),
+        LoadedPool::Pairs(p) => {
+            notes.append(&mut p.notes);
+            notes.push(format!("pair pool: {} pair(s) of {} gene(s); each pair's ball is the union of both genes' balls", p.len(), p.genes.len()));
+        }
+    }
     if let Some(ex) = &a.exclude {
         let set = excluded_nodes(&graph, ex, &mut notes)?;
-        let removed = apply_exclusions(&mut pool, &set);
-        notes.push(format!("excluded {removed} candidate(s) listed in {ex}"));
+        let removed = match &mut pool {
+            LoadedPool::Genes(p) => apply_exclusions(p, &set),
+            LoadedPool::Pairs(p) => p.apply_exclusions(&set),
+        };
+        let what = if matches!(pool, LoadedPool::Pairs(_)) { "pair(s) holding a gene" } else { "candidate(s)" };
+        notes.push(format!("excluded {removed} {what} listed in {ex}"));
     }
     if a.hops == 0 {
         notes.push("--hops 0: every ball is the candidate itself, so coverage counts the selected genes".into());
@@ -232,12 +283,19 @@ pub fn run_select(a: SelectArgs) -> Result<()> {
     let (backend, bnotes) = select_backend(a.backend)?;
     notes.extend(bnotes);
     notes.push(format!("backend: {} ({})", backend.name(), backend.describe()));
-    let sel = select::select(&graph, &pool, &cfg, backend.as_ref(), weights.as_ref())?;
+    let sel = match &pool {
+        LoadedPool::Genes(p) => select::select(&graph, p, &cfg, backend.as_ref(), weights.as_ref())?,
+        LoadedPool::Pairs(p) => select::select_pairs(&graph, p, &cfg, backend.as_ref(), weights.as_ref())?,
+    };
     if let Some(note) = zero_gain_note(&sel.summary, a.method) {
         notes.push(note);
     }
     if let Some(s) = &sel.summary.search {
-        let bounds = if s.bounds > 0 { format!("; {} GPU score(s) kept as bounds", s.bounds) } else { String::new() };
+        let bounds = match (s.bounds, sel.summary.pool_kind) {
+            (0, _) => String::new(),
+            (b, PoolKind::Pairs) => format!("; {b} answered by the bound u(a)+u(b) alone"),
+            (b, PoolKind::Genes) => format!("; {b} GPU score(s) kept as bounds"),
+        };
         notes.push(format!(
             "{} search: {} evaluation(s), {} of them re-evaluations, in {} batch(es){bounds}",
             sel.summary.method, s.evaluations, s.reevaluations, s.batches

@@ -35,7 +35,8 @@ pub struct GreedyStats {
     pub reevaluations: u64,
     /// Calls of the objective's evaluation (batches), the first pass included.
     pub batches: u64,
-    /// Answers that were only bounds (inexact GPU scores kept as bounds by MaxSpec).
+    /// Answers that were only bounds (inexact GPU scores kept as bounds by MaxSpec; pair bounds
+    /// u(a) + u(b) below the step's best on a pair pool).
     pub bounds: u64,
     /// 1-based rank of the first pick that added nothing (coverage saturated there), if any.
     pub saturated_at: Option<usize>,

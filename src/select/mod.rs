@@ -5,12 +5,16 @@ pub mod al;
 pub mod greedy;
 pub mod maxspec;
 pub mod objective;
+pub mod pair_pool;
+mod pair_select;
 pub mod pool;
 pub mod random;
 pub mod stability;
 mod weights;
 
 pub use maxspec::MaxSpecObjective;
+pub use pair_pool::PairPool;
+pub use pair_select::select_pairs;
 pub use pool::{Candidate, Pool};
 pub use weights::NodeWeights;
 
@@ -175,6 +179,17 @@ pub struct Pick {
     pub score: Option<f64>,
 }
 
+/// What a selection's candidates are (the JSON summary's `pool_kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolKind {
+    /// A generic pool ([`Pool`]): genes, or GEARS conditions whose seed set is their genes.
+    #[default]
+    Genes,
+    /// A pair pool ([`PairPool`]).
+    Pairs,
+}
+
 /// Summary of a selection run (the JSON output's `summary`).
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
@@ -184,8 +199,14 @@ pub struct Summary {
     pub graph: String,
     /// Graph nodes.
     pub graph_nodes: usize,
-    /// Candidate pool size after exclusions.
+    /// Candidate pool size after exclusions (pairs, for a pair pool).
     pub pool_size: usize,
+    /// What the candidates are: `genes` (one gene or one GEARS condition each) or `pairs` (a
+    /// pair pool, [`PairPool`]: each candidate is two genes and its ball the union of both balls).
+    pub pool_kind: PoolKind,
+    /// Pair pools: the number of distinct genes the pairs are made of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_genes: Option<usize>,
     /// Budget.
     pub budget: usize,
     /// Hops.
@@ -245,8 +266,7 @@ pub fn select(graph: &Graph, pool: &Pool, cfg: &SelectConfig, backend: &dyn Back
     let wfix = weights.map(|w| w.fixed.as_slice());
     let unit = weights.map(|w| w.unit).unwrap_or(1.0);
 
-    // (candidate, gain in oracle units, score) per pick, and what the greedy search took.
-    type Order = Vec<(u32, u64, Option<f64>)>;
+    // The picks and what the greedy search took.
     let (order, search): (Order, Option<greedy::GreedyStats>) = match cfg.method {
         Method::Graphreach => {
             let mut oracle = backend.coverage(&balls, wfix)?;
@@ -280,53 +300,87 @@ pub fn select(graph: &Graph, pool: &Pool, cfg: &SelectConfig, backend: &dyn Back
             (v, Some(r.stats))
         }
     };
-    // Unweighted coverage for the summary fraction.
-    let mut covered = sets::Bitset::new(graph.n_nodes());
-    let mut cum = 0u64;
-    let mut picks = Vec::with_capacity(order.len());
-    for (rank, (c, g, score)) in order.into_iter().enumerate() {
-        let cand = &pool.candidates[c as usize];
+    let layout = match balls {
+        sets::BallSet::Sparse { .. } => "sparse",
+        sets::BallSet::Dense { .. } => "dense",
+    };
+    let run = Run { graph, cfg, pool_size: pool.candidates.len(), pool_kind: PoolKind::Genes, pool_genes: None, budget, backend, t0, balls_time, layout, unit };
+    Ok(run.finish(order, search, |c, covered| {
         for m in balls.members(c as usize) {
             covered.insert(m);
         }
-        cum += g;
-        picks.push(Pick {
-            rank: rank + 1,
-            gene: cand.label.clone(),
-            node_id: cand.seeds[0],
-            gain: g as f64 * unit,
-            coverage: cum as f64 * unit,
-            zero_gain: g == 0,
-            score,
-        });
-    }
-    let wall = t0.elapsed().as_secs_f64();
-    let zero = picks.iter().filter(|p| p.zero_gain).count();
-    Ok(Selection {
-        summary: Summary {
-            method: cfg.method.as_str(),
-            graph: graph.name.clone(),
-            graph_nodes: graph.n_nodes(),
-            pool_size: pool.candidates.len(),
-            budget,
-            hops: cfg.hops,
-            direction: cfg.direction.as_str(),
-            coverage: cum as f64 * unit,
-            coverage_fraction: if graph.n_nodes() == 0 { 0.0 } else { covered.count() as f64 / graph.n_nodes() as f64 },
-            zero_gain_picks: zero,
-            saturated_at: picks.iter().find(|p| p.zero_gain).map(|p| p.rank),
-            backend: backend.name().to_string(),
-            wall_time_s: wall,
-            balls_time_s: balls_time,
-            ball_layout: match balls {
-                sets::BallSet::Sparse { .. } => "sparse",
-                sets::BallSet::Dense { .. } => "dense",
+        let cand = &pool.candidates[c as usize];
+        (cand.label.clone(), cand.seeds[0])
+    }))
+}
+
+/// (candidate, gain in oracle units, score) per pick, in selection order.
+type Order = Vec<(u32, u64, Option<f64>)>;
+
+/// What a selection run knows besides its picks, to write its [`Selection`].
+struct Run<'a> {
+    graph: &'a Graph,
+    cfg: &'a SelectConfig,
+    pool_size: usize,
+    pool_kind: PoolKind,
+    pool_genes: Option<usize>,
+    budget: usize,
+    backend: &'a dyn Backend,
+    t0: Instant,
+    balls_time: f64,
+    layout: &'static str,
+    unit: f64,
+}
+
+impl Run<'_> {
+    /// The selection of `order`: `describe(c, covered)` adds candidate `c`'s ball to `covered`
+    /// and returns its label and node id.
+    fn finish(self, order: Order, search: Option<greedy::GreedyStats>, mut describe: impl FnMut(u32, &mut sets::Bitset) -> (String, u32)) -> Selection {
+        let (graph, unit) = (self.graph, self.unit);
+        // Unweighted coverage for the summary fraction.
+        let mut covered = sets::Bitset::new(graph.n_nodes());
+        let mut cum = 0u64;
+        let mut picks = Vec::with_capacity(order.len());
+        for (rank, (c, g, score)) in order.into_iter().enumerate() {
+            let (gene, node_id) = describe(c, &mut covered);
+            cum += g;
+            picks.push(Pick {
+                rank: rank + 1,
+                gene,
+                node_id,
+                gain: g as f64 * unit,
+                coverage: cum as f64 * unit,
+                zero_gain: g == 0,
+                score,
+            });
+        }
+        let wall = self.t0.elapsed().as_secs_f64();
+        let zero = picks.iter().filter(|p| p.zero_gain).count();
+        Selection {
+            summary: Summary {
+                method: self.cfg.method.as_str(),
+                graph: graph.name.clone(),
+                graph_nodes: graph.n_nodes(),
+                pool_size: self.pool_size,
+                pool_kind: self.pool_kind,
+                pool_genes: self.pool_genes,
+                budget: self.budget,
+                hops: self.cfg.hops,
+                direction: self.cfg.direction.as_str(),
+                coverage: cum as f64 * unit,
+                coverage_fraction: if graph.n_nodes() == 0 { 0.0 } else { covered.count() as f64 / graph.n_nodes() as f64 },
+                zero_gain_picks: zero,
+                saturated_at: picks.iter().find(|p| p.zero_gain).map(|p| p.rank),
+                backend: self.backend.name().to_string(),
+                wall_time_s: wall,
+                balls_time_s: self.balls_time,
+                ball_layout: self.layout,
+                seed: self.cfg.seed,
+                search,
             },
-            seed: cfg.seed,
-            search,
-        },
-        selection: picks,
-    })
+            selection: picks,
+        }
+    }
 }
 
 impl Selection {
