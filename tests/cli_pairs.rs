@@ -45,9 +45,9 @@ fn genes() -> Vec<String> {
 /// Every pair of GENES, written B+A for every other one.
 fn pair_lines() -> Vec<String> {
     let mut v = Vec::new();
-    for i in 0..GENES.len() {
-        for j in i + 1..GENES.len() {
-            v.push(if (i + j) % 2 == 0 { format!("{}+{}", GENES[i], GENES[j]) } else { format!("{}+{}", GENES[j], GENES[i]) });
+    for (i, a) in GENES.iter().enumerate() {
+        for (j, b) in GENES.iter().enumerate().skip(i + 1) {
+            v.push(if (i + j) % 2 == 0 { format!("{a}+{b}") } else { format!("{b}+{a}") });
         }
     }
     v
