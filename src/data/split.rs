@@ -277,6 +277,34 @@ mod tests {
     }
 
     #[test]
+    fn simulation_categories_follow_the_gears_rules() {
+        let mut perts = singles(40);
+        for i in 0..20 {
+            perts.push(format!("G{:03}+G{:03}", 2 * i, 2 * i + 1));
+        }
+        let (parts, cats) = split_with_categories(&perts, Scheme::Simulation, 10, 4).unwrap();
+        let cats = cats.unwrap();
+        assert_eq!(parts, split(&perts, Scheme::Simulation, 10, 4).unwrap());
+        assert_eq!(cats.len(), 60);
+        let (train, val) = (&parts[0].1, &parts[1].1);
+        let inner: BTreeSet<&str> = train.iter().flat_map(|p| p.split('+')).collect();
+        let outer: BTreeSet<&str> = train.iter().chain(val).flat_map(|p| p.split('+')).collect();
+        for r in &cats {
+            let seen = if r.part == "test" { &outer } else { &inner };
+            assert_eq!(r.category, Category::of(&r.perturbation, &|g| seen.contains(g)), "{r:?}");
+            if r.part != "train" {
+                assert_ne!(r.category, Some(Category::SeenSingle), "{r:?}");
+            }
+        }
+        // Every held-out double category occurs with 20 doubles over 40 genes.
+        for c in [Category::ComboSeen1, Category::ComboSeen2, Category::UnseenSingle] {
+            assert!(cats.iter().any(|r| r.part == "test" && r.category == Some(c)), "{c:?}");
+        }
+        assert!(is_split_file(CATEGORIES_FILE));
+        assert!(split_with_categories(&perts, Scheme::Folds, 3, 4).unwrap().1.is_none());
+    }
+
+    #[test]
     fn split_file_names_are_recognised() {
         for ok in ["train.txt", "val.txt", "test.txt", "fold_00/train.txt", "fold_123/test.txt"] {
             assert!(is_split_file(ok), "{ok}");
