@@ -71,7 +71,7 @@ pub fn fit_pair(da: &[f64], db: &[f64], dab: &[f64]) -> Option<(f64, f64, f64)> 
     let (aa, bb, ab) = (dot(da, da), dot(db, db), dot(da, db));
     let (ay, by) = (dot(da, dab), dot(db, dab));
     let det = aa * bb - ab * ab;
-    if !(det.abs() > 1e-12 * (aa * bb).max(1e-300)) {
+    if det.is_nan() || det.abs() <= 1e-12 * (aa * bb).max(1e-300) {
         return None;
     }
     let c1 = (ay * bb - by * ab) / det;

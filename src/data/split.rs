@@ -68,6 +68,9 @@ pub fn simulation_split(perts: &[String], train_gene_frac: f64, seen2_train_frac
     (train, test)
 }
 
+/// A held-out perturbation and its GEARS category.
+pub type Grouped = (String, Option<Category>);
+
 /// [`simulation_split`] with GEARS's subgroups: (train, test, the category of every test
 /// perturbation relative to the genes drawn for training, as GEARS's `test_subgroup`).
 pub fn simulation_split_groups(
@@ -75,7 +78,7 @@ pub fn simulation_split_groups(
     train_gene_frac: f64,
     seen2_train_frac: f64,
     rng: &mut SplitMix64,
-) -> (Vec<String>, Vec<String>, Vec<(String, Option<Category>)>) {
+) -> (Vec<String>, Vec<String>, Vec<Grouped>) {
     let genes = genes_of(perts);
     let train_genes: BTreeSet<String> = choose_without(rng, &genes, (genes.len() as f64 * train_gene_frac) as usize).into_iter().collect();
     let (mut train, mut test, mut seen2) = (Vec::new(), Vec::new(), Vec::new());
