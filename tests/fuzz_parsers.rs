@@ -4,7 +4,8 @@
 //! ends, CSV quotes, gzip or UTF-16 must give exactly the clean file's result.
 //!
 //! Parsers: edge lists (TSV/CSV/whitespace, gzip), MatrixMarket, name lists, selection TSVs, node
-//! weights, the GO-build inputs (gene2go, universe, gene info) and h5ad (byte flips and
+//! weights, the GO-build inputs (gene2go, universe, gene info), split category files, the Norman
+//! design tables and h5ad (byte flips and
 //! truncations of the real Papalexi fixture). Case counts are kept small enough for CI.
 
 use graphreach::files::text::TextInput;
@@ -440,4 +441,27 @@ fn h5ad_survives_zeroed_metadata() {
         read_damaged(&d, &format!("zeros-{k}"));
     }
     assert!(Path::new(PAPALEXI).exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The double-perturbation inputs: split category files and the Norman design tables.
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn category_files_survive_mutations(ms in proptest::collection::vec(mutation(), 1..4)) {
+        let text = "perturbation\tpart\tcategory\nA\ttrain\tseen_single\nA+B\ttest\tcombo_seen1\nC\ttest\tunseen_single\nC+D\ttest\tcombo_seen0\n";
+        if let Ok(t) = TextInput::from_bytes(mutate(text.as_bytes().to_vec(), &ms), "fuzz-categories.tsv") {
+            let _ = graphreach::data::categories::CategoryTable::parse(t);
+        }
+    }
+
+    #[test]
+    fn norman_designs_survive_mutations(ms in proptest::collection::vec(mutation(), 1..4), which in 0usize..2) {
+        let conds = "norman_condition\tgears_style_condition\tkind\nx\tctrl\tcontrol\nx\tA+ctrl\tsingle\nx\tB+ctrl\tsingle\nx\tA+B\tdouble\n";
+        let fits = "name,coef_first,coef_second,corr_fit,dcor,UMI_double,UMI_first,UMI_second,de_first,de_second,de_double\nA_B,0.5,1.5,0.9,0.8,1,2,3,2.0,2.5,3.0\n";
+        let (c, f) = if which == 0 { (mutate(conds.as_bytes().to_vec(), &ms), fits.as_bytes().to_vec()) } else { (conds.as_bytes().to_vec(), mutate(fits.as_bytes().to_vec(), &ms)) };
+        let _ = graphreach::data::norman::parse_design(&c, "fuzz-conditions.tsv", &f, "fuzz-fits.csv");
+    }
 }

@@ -87,7 +87,8 @@ pub struct SplitArgs {
     /// Seed of the split.
     #[arg(long, value_parser = super::num::unsigned::<u64>, default_value_t = 1)]
     pub seed: u64,
-    /// Output folder (train.txt / val.txt / test.txt, or fold_NN/{train,test}.txt).
+    /// Output folder (train.txt / val.txt / test.txt, or fold_NN/{train,test}.txt); simulation
+    /// also writes categories.tsv (GEARS's combo_seen0/1/2 and unseen_single of every perturbation).
     #[arg(long)]
     pub out: PathBuf,
     /// Replace an earlier split in the folder: its split files are removed first (other files stay).
@@ -106,6 +107,7 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1.0)]
     pub scale: f64,
     /// Number of perturbations (a seeded subset of the preset), overriding --scale for this count.
+    /// norman: singles and doubles together; doubles are taken with their two singles.
     #[arg(long)]
     pub perturbations: Option<usize>,
     /// Number of control cells, overriding --scale for this count.
@@ -115,13 +117,14 @@ pub struct SimulateArgs {
     /// overriding --scale for this count.
     #[arg(long)]
     pub cells_per_perturbation: Option<usize>,
-    /// Number of measured genes (default: 8,563 for replogle-k562-essential, as the real screen; the
-    /// adamson rule otherwise). Fewer: the perturbed genes plus others evenly spaced over the
+    /// Number of measured genes (default: 8,563 for replogle-k562-essential, as the real screen;
+    /// 5,045 for norman, as GEARS's processed Norman data; the adamson rule otherwise). Fewer: the perturbed genes plus others evenly spaced over the
     /// preset's expression ranks, like a downsampled gene panel; more: the most expressed genes.
     #[arg(long)]
     pub genes: Option<usize>,
     /// Also check the calibration: print, as JSON on stdout, the real readouts of every simulated
-    /// perturbation next to the simulated ones (Anderson-Darling DEGs, knockdown, cells, UMIs).
+    /// perturbation next to the simulated ones (Anderson-Darling DEGs, knockdown, cells, UMIs);
+    /// norman: the genetic-interaction fits (c1, c2, corr_fit, classes) real vs refit on the cells.
     #[arg(long)]
     pub calibration: bool,
     /// Seed.
@@ -326,10 +329,17 @@ pub fn run_split(a: SplitArgs) -> Result<()> {
     let reuse = if a.force { Reuse::Replace } else { Reuse::Fresh };
     run_folder::check(&a.out, reuse, &split::is_split_file, split::EXISTING_HINT)?;
     let conditions = store::load_conditions(&a.dataset)?;
-    let parts = split::split(&conditions, a.scheme, a.folds, a.seed)?;
-    split::write_parts(&a.out, &parts, a.force)?;
+    let (parts, categories) = split::split_with_categories(&conditions, a.scheme, a.folds, a.seed)?;
+    split::write_split(&a.out, &parts, categories.as_deref(), a.force)?;
     for (name, lines) in &parts {
         eprintln!("{}: {} perturbations", a.out.join(name).display(), lines.len());
+    }
+    if let Some(rows) = &categories {
+        let count = |part: &str, c: split::Category| rows.iter().filter(|r| r.part == part && r.category == Some(c)).count();
+        for part in ["val", "test"] {
+            let shown: Vec<String> = split::Category::ALL[..4].iter().map(|&c| format!("{} {}", c.name(), count(part, c))).collect();
+            eprintln!("{}: {part}: {}", a.out.join(split::CATEGORIES_FILE).display(), shown.join(", "));
+        }
     }
     Ok(())
 }
@@ -351,6 +361,27 @@ pub fn run_simulate(a: SimulateArgs) -> Result<()> {
         "{} cells x {} genes, {} perturbations, {} control cells",
         sim.counts.n_rows, sim.counts.n_cols, sim.n_perturbations, sim.n_control
     );
+    if a.calibration && a.preset == crate::data::simulate::Preset::Norman {
+        let design = crate::data::norman::design()?;
+        let r = crate::data::gi_fit::interaction_report(&sim, &design.fits)?;
+        crate::data::simulate::write_raw(sim, &a.out)?;
+        eprintln!("wrote {} [SYNTHETIC]: {summary}, in {:.1}s", out.describe(), t0.elapsed().as_secs_f64());
+        eprintln!(
+            "genetic interactions (real Norman 2019 fits | drawn for the SYNTHETIC doubles | refit on the SYNTHETIC cells), q25 / median / q75, {} doubles over {} genes:",
+            r.n_doubles, r.n_fit_genes
+        );
+        for row in &r.summary {
+            eprintln!(
+                "  {:<27} real {:>6.3} {:>6.3} {:>6.3} | drawn {:>6.3} {:>6.3} {:>6.3} | simulated {:>6.3} {:>6.3} {:>6.3}",
+                row.quantity, row.real[0], row.real[1], row.real[2], row.drawn[0], row.drawn[1], row.drawn[2], row.simulated[0], row.simulated[1], row.simulated[2]
+            );
+        }
+        for c in &r.classes {
+            eprintln!("  {:<27} real {:>6.3} | drawn {:>6.3} | simulated {:>6.3}", c.class.name(), c.real, c.drawn, c.simulated);
+        }
+        let json = serde_json::to_string_pretty(&r).map_err(|e| Error::invalid(e.to_string()))?;
+        return write_output(&OutputTarget::Stdout, &(json + "\n"));
+    }
     let report = if a.calibration {
         let t1 = std::time::Instant::now();
         let r = crate::data::sim_report::calibration_report(&sim, &DegConfig::default(), true)?;

@@ -60,7 +60,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = CoexprCells::Train)]
     pub coexpr_cells: CoexprCells,
     /// Output folder: model.safetensors, checkpoint.safetensors, train_log.tsv, metrics.json,
-    /// per_perturbation.tsv, config.json (locked while the run writes).
+    /// per_perturbation.tsv, per_category.tsv (test sets with doubles), config.json (locked while the run writes).
     #[arg(long)]
     pub out: PathBuf,
     /// Continue from DIR/checkpoint.safetensors.

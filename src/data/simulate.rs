@@ -26,6 +26,9 @@ pub enum Preset {
     ReplogleK562Essential,
     /// The 86 Adamson 2016 genes, ~800 cells each.
     Adamson,
+    /// Norman 2019 CRISPRa: 105 singles and 131 doubles, doubles built from their singles with the
+    /// real genetic-interaction fits (see [`super::sim_norman`]).
+    Norman,
 }
 
 /// Every tunable of the model (defaults documented in SIMULATOR.md).
@@ -121,17 +124,20 @@ pub struct Simulated {
     pub measured_share: Vec<(String, f64)>,
     /// Preset name, seed and size.
     pub description: String,
+    /// The Norman preset: every simulated double with the interaction it was built with (empty
+    /// for the single-perturbation presets).
+    pub doubles: Vec<super::sim_norman::DoubleTruth>,
 }
 
 /// The signed network: node names, and per node its outgoing (target, weight) edges and
 /// incoming regulators (tf, sign).
-struct Network {
-    index: HashMap<String, usize>,
-    out: Vec<Vec<(usize, f64)>>,
-    regulators: Vec<Vec<(usize, f64)>>,
+pub(super) struct Network {
+    pub(super) index: HashMap<String, usize>,
+    pub(super) out: Vec<Vec<(usize, f64)>>,
+    pub(super) regulators: Vec<Vec<(usize, f64)>>,
 }
 
-fn network(seed: u64) -> Result<Network> {
+pub(super) fn network(seed: u64) -> Result<Network> {
     let rows = sim_inputs::tsv(GRN, "builtin CollecTRI")?;
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut edges = Vec::new();
@@ -166,7 +172,7 @@ fn network(seed: u64) -> Result<Network> {
 /// Log-fold-change response of every network node to perturbing `gene` (knockdown `lfc_k`),
 /// before scaling: feedback on the gene's regulators + its own TF activity + the shared program,
 /// propagated `hops` hops through the signed network with `decay` per hop.
-fn propagate(net: &Network, p: &SimParams, gene: Option<usize>, lfc_k: f64, program: &[(usize, f64)]) -> Vec<f64> {
+pub(super) fn propagate(net: &Network, p: &SimParams, gene: Option<usize>, lfc_k: f64, program: &[(usize, f64)]) -> Vec<f64> {
     let n = net.out.len();
     let mut x = vec![0f64; n];
     if let Some(k) = gene {
@@ -212,7 +218,7 @@ pub fn simulate(preset: Preset, scale: f64, seed: u64, progress: bool) -> Result
 /// genes). `requested` (`--genes`) below the universe's size downsamples it like a gene panel: the
 /// perturbed genes plus others evenly spaced over the universe's expression ranks; above it, the
 /// most expressed genes of the whole table. A panel keeps the genes of the `chosen` perturbations.
-fn select_genes(
+pub(super) fn select_genes(
     base: &[BaselineGene],
     perturbed: &HashSet<&str>,
     chosen: &HashSet<&str>,
@@ -254,7 +260,7 @@ fn select_genes(
 /// Response scale α of one perturbation: the smallest α at which `n_target` measured genes
 /// respond detectably, |max_lfc·tanh(α R_g / max_lfc)| ≥ κ·se_g (see SIMULATOR.md). Genes whose
 /// detection limit is beyond `max_lfc` never count. At most `headroom·max_lfc / max|R|`.
-fn response_scale(resp: &[f64], se: &[f64], n_target: usize, p: &SimParams) -> f64 {
+pub(super) fn response_scale(resp: &[f64], se: &[f64], n_target: usize, p: &SimParams) -> f64 {
     let top = resp.iter().fold(0f64, |m, v| m.max(v.abs()));
     if top == 0.0 {
         return 0.0;
@@ -274,7 +280,7 @@ fn response_scale(resp: &[f64], se: &[f64], n_target: usize, p: &SimParams) -> f
 }
 
 /// Log-fold change of a gene with scaled response `a = α R`: saturates at ±`max_lfc`.
-fn saturate(a: f64, max_lfc: f64) -> f64 {
+pub(super) fn saturate(a: f64, max_lfc: f64) -> f64 {
     max_lfc * (a / max_lfc).tanh()
 }
 
@@ -284,20 +290,23 @@ pub fn simulate_sized(preset: Preset, size: &SimSize, seed: u64, progress: bool)
     if !(scale > 0.0 && scale <= 1.0) {
         return Err(Error::invalid(format!("--scale must be in (0, 1], got {scale}")));
     }
+    for (name, v) in [("--perturbations", size.perturbations), ("--controls", size.controls), ("--cells-per-perturbation", size.cells_per_perturbation), ("--genes", size.genes)] {
+        if v == Some(0) {
+            return Err(Error::invalid(format!("{name} must be at least 1")));
+        }
+    }
+    if preset == Preset::Norman {
+        return super::sim_norman::simulate_norman(size, seed, progress);
+    }
     let p = SimParams::default();
     let lib_sigma = sim_inputs::library_sigma(p.lib_sigma)?;
     let table = sim_inputs::replogle_table()?;
     let ctrl_umi = table.ctrl_umi;
     let pert_pairs = match preset {
         Preset::ReplogleK562Essential => sim_inputs::strong_perturbations(),
-        Preset::Adamson => sim_inputs::adamson_perturbations(),
+        Preset::Adamson | Preset::Norman => sim_inputs::adamson_perturbations(),
     };
     let perts: Vec<String> = pert_pairs.iter().map(|p| p.1.clone()).collect();
-    for (name, v) in [("--perturbations", size.perturbations), ("--controls", size.controls), ("--cells-per-perturbation", size.cells_per_perturbation), ("--genes", size.genes)] {
-        if v == Some(0) {
-            return Err(Error::invalid(format!("{name} must be at least 1")));
-        }
-    }
     if let Some(n) = size.perturbations.filter(|&n| n > perts.len()) {
         return Err(Error::invalid(format!("--perturbations {n}: the {preset:?} preset has {} perturbations", perts.len())));
     }
@@ -316,7 +325,7 @@ pub fn simulate_sized(preset: Preset, size: &SimSize, seed: u64, progress: bool)
     let base = sim_inputs::baseline_genes()?;
     let n_top = match preset {
         Preset::ReplogleK562Essential => Some(REPLOGLE_MEASURED_GENES),
-        Preset::Adamson => None,
+        Preset::Adamson | Preset::Norman => None,
     };
     let genes: Vec<&BaselineGene> = select_genes(&base, &pert_set, &chosen_set, n_top, size.genes, ctrl_umi, &p)?.into_iter().map(|i| &base[i]).collect();
     let gene_ids: Vec<String> = genes.iter().map(|g| g.id.clone()).collect();
@@ -345,7 +354,7 @@ pub fn simulate_sized(preset: Preset, size: &SimSize, seed: u64, progress: bool)
         .collect();
     let n_ctrl_real = match preset {
         Preset::ReplogleK562Essential => table.ctrl_cells,
-        Preset::Adamson => 7000.0,
+        Preset::Adamson | Preset::Norman => 7000.0,
     };
     let n_ctrl = size.controls.unwrap_or_else(|| ((n_ctrl_real * scale).round() as usize).max(10));
     let mean_real_cells = real.iter().map(|r| r.cells).sum::<f64>() / real.len().max(1) as f64;
@@ -396,7 +405,33 @@ pub fn simulate_sized(preset: Preset, size: &SimSize, seed: u64, progress: bool)
         groups.push((format!("{g}+ctrl"), q, cells_of(st), lib_mean));
     }
     groups.push(("ctrl".into(), rel.clone(), n_ctrl, ctrl_umi));
-    // Cells: one SplitMix64 stream per cell, so the output does not depend on the thread count.
+    let (counts, condition) = sample_cells(&groups, &theta, lib_sigma, seed, progress);
+    let shares = groups.iter().map(|g| (g.0.clone(), g.1.iter().sum::<f64>())).collect();
+    let description =
+        format!("preset={preset:?} seed={seed} scale={scale} perturbations={} controls={n_ctrl} genes={}", chosen.len(), gene_ids.len());
+    Ok(Simulated {
+        counts,
+        gene_ids,
+        gene_names,
+        condition,
+        n_perturbations: chosen.len(),
+        n_control: n_ctrl,
+        real: real_rows,
+        real_control: (n_ctrl_real, ctrl_umi),
+        measured_share: shares,
+        description,
+        doubles: Vec::new(),
+    })
+}
+
+/// One simulated condition: name, expected share of a cell's UMIs per measured gene, cells, mean
+/// library size.
+pub(super) type Group = (String, Vec<f64>, usize, f64);
+
+/// Draws the cells of every group (negative-binomial counts around the group's shares at a
+/// log-normal library size): one SplitMix64 stream per cell, so the output does not depend on
+/// the thread count. Returns the counts and every cell's condition.
+pub(super) fn sample_cells(groups: &[Group], theta: &[f64], lib_sigma: f64, seed: u64, progress: bool) -> (CsrMatrix, Vec<String>) {
     let mut cell_group: Vec<u32> = Vec::new();
     for (k, g) in groups.iter().enumerate() {
         cell_group.extend(std::iter::repeat_n(k as u32, g.2));
@@ -405,7 +440,7 @@ pub fn simulate_sized(preset: Preset, size: &SimSize, seed: u64, progress: bool)
     bar.set_message("simulating cells");
     // Blocks of cells are generated in parallel and appended, so only one block of per-cell
     // buffers exists beside the growing CSR matrix.
-    let mut counts = CsrMatrix { n_rows: cell_group.len(), n_cols: gene_ids.len(), indptr: vec![0], ..Default::default() };
+    let mut counts = CsrMatrix { n_rows: cell_group.len(), n_cols: theta.len(), indptr: vec![0], ..Default::default() };
     for (b, block) in cell_group.chunks(8192).enumerate() {
         let rows: Vec<(Vec<u32>, Vec<f32>)> = block
             .par_iter()
@@ -416,7 +451,7 @@ pub fn simulate_sized(preset: Preset, size: &SimSize, seed: u64, progress: bool)
                 let (_, q, _, lib_mean) = &groups[k as usize];
                 let l = lib_mean * (lib_sigma * rng.normal() - 0.5 * lib_sigma * lib_sigma).exp();
                 let (mut idx, mut val) = (Vec::new(), Vec::new());
-                for (j, (&qj, &t)) in q.iter().zip(&theta).enumerate() {
+                for (j, (&qj, &t)) in q.iter().zip(theta).enumerate() {
                     let v = neg_binomial(&mut rng, l * qj, t);
                     if v > 0 {
                         idx.push(j as u32);
@@ -437,21 +472,7 @@ pub fn simulate_sized(preset: Preset, size: &SimSize, seed: u64, progress: bool)
     counts.indices.shrink_to_fit();
     counts.data.shrink_to_fit();
     let condition = cell_group.iter().map(|&k| groups[k as usize].0.clone()).collect();
-    let shares = groups.iter().map(|g| (g.0.clone(), g.1.iter().sum::<f64>())).collect();
-    let description =
-        format!("preset={preset:?} seed={seed} scale={scale} perturbations={} controls={n_ctrl} genes={}", chosen.len(), gene_ids.len());
-    Ok(Simulated {
-        counts,
-        gene_ids,
-        gene_names,
-        condition,
-        n_perturbations: chosen.len(),
-        n_control: n_ctrl,
-        real: real_rows,
-        real_control: (n_ctrl_real, ctrl_umi),
-        measured_share: shares,
-        description,
-    })
+    (counts, condition)
 }
 
 /// Writes a simulated dataset as a raw-count `.h5ad` marked synthetic (uns and obs).
@@ -474,6 +495,10 @@ pub fn write_raw(sim: Simulated, path: &Path) -> Result<()> {
                     ("description".into(), UnsVal::Strs(vec![sim.description.clone()])),
                     ("calibration_conditions".into(), UnsVal::Strs(sim.real.iter().map(|t| t.0.clone()).collect())),
                     ("calibration_real_degs".into(), UnsVal::Ints(sim.real.iter().map(|t| t.1.degs as i64).collect())),
+                    (
+                        "double_interactions".into(),
+                        UnsVal::Strs(sim.doubles.iter().map(|d| format!("{}\tc1={}\tc2={}\tcorr_fit={}\town_fit={}", d.condition, d.c1, d.c2, d.corr_fit, d.own_fit)).collect()),
+                    ),
                 ]),
             ),
         ],

@@ -4,6 +4,7 @@
 //! training and is not listed. A part lists one perturbation per line: `A` for `A+ctrl`/`ctrl+A`,
 //! `A+B` for a double.
 
+pub use super::categories::{Category, CategoryRow, CATEGORIES_FILE};
 use crate::error::{Error, Result};
 use crate::rng::SplitMix64;
 use std::collections::BTreeSet;
@@ -29,10 +30,10 @@ pub type Part = (String, Vec<String>);
 pub const EXISTING_HINT: &str = "pass --force to replace that split (its split files are removed first; other files stay)";
 
 /// Whether `rel` (relative to a split folder, `/`-separated) is a file `split` writes:
-/// `train.txt`, `val.txt`, `test.txt` or `fold_NN/train.txt`, `fold_NN/test.txt`.
+/// `train.txt`, `val.txt`, `test.txt`, `categories.tsv` or `fold_NN/train.txt`, `fold_NN/test.txt`.
 pub fn is_split_file(rel: &str) -> bool {
     match rel.split_once('/') {
-        None => matches!(rel, "train.txt" | "val.txt" | "test.txt"),
+        None => matches!(rel, "train.txt" | "val.txt" | "test.txt" | CATEGORIES_FILE),
         Some((dir, file)) => {
             matches!(file, "train.txt" | "test.txt")
                 && dir.strip_prefix("fold_").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
@@ -63,6 +64,21 @@ fn genes_of(perts: &[String]) -> Vec<String> {
 
 /// GEARS `get_simulation_split` on perturbations `perts` (conditions, no `ctrl`): (train, test).
 pub fn simulation_split(perts: &[String], train_gene_frac: f64, seen2_train_frac: f64, rng: &mut SplitMix64) -> (Vec<String>, Vec<String>) {
+    let (train, test, _) = simulation_split_groups(perts, train_gene_frac, seen2_train_frac, rng);
+    (train, test)
+}
+
+/// A held-out perturbation and its GEARS category.
+pub type Grouped = (String, Option<Category>);
+
+/// [`simulation_split`] with GEARS's subgroups: (train, test, the category of every test
+/// perturbation relative to the genes drawn for training, as GEARS's `test_subgroup`).
+pub fn simulation_split_groups(
+    perts: &[String],
+    train_gene_frac: f64,
+    seen2_train_frac: f64,
+    rng: &mut SplitMix64,
+) -> (Vec<String>, Vec<String>, Vec<Grouped>) {
     let genes = genes_of(perts);
     let train_genes: BTreeSet<String> = choose_without(rng, &genes, (genes.len() as f64 * train_gene_frac) as usize).into_iter().collect();
     let (mut train, mut test, mut seen2) = (Vec::new(), Vec::new(), Vec::new());
@@ -83,7 +99,8 @@ pub fn simulation_split(perts: &[String], train_gene_frac: f64, seen2_train_frac
             test.push(p);
         }
     }
-    (train, test)
+    let groups = test.iter().map(|p| (p.clone(), Category::of(p, &|g| train_genes.contains(g)))).collect();
+    (train, test, groups)
 }
 
 /// GEARS `get_split_list` with hold-outs: test genes drawn with replacement (int(frac x #singles)
@@ -108,6 +125,13 @@ pub fn single_split(perts: &[String], frac: f64, rng: &mut SplitMix64) -> (Vec<S
 
 /// Computes the parts of `scheme` for the perturbation conditions `perts` (`ctrl` excluded).
 pub fn split(perts: &[String], scheme: Scheme, folds: usize, seed: u64) -> Result<Vec<Part>> {
+    Ok(split_with_categories(perts, scheme, folds, seed)?.0)
+}
+
+/// [`split`], and for `simulation` the GEARS category of every perturbation (see
+/// [`CategoryRow`]; `None` for the other schemes).
+pub fn split_with_categories(perts: &[String], scheme: Scheme, folds: usize, seed: u64) -> Result<(Vec<Part>, Option<Vec<CategoryRow>>)> {
+    let mut categories = None;
     let perts: Vec<String> = {
         let mut v: Vec<String> = perts.iter().filter(|p| *p != "ctrl").cloned().collect();
         v.sort();
@@ -120,8 +144,15 @@ pub fn split(perts: &[String], scheme: Scheme, folds: usize, seed: u64) -> Resul
     let label = |v: &[String]| -> Vec<String> { v.iter().map(|p| pert_label(p)).collect() };
     let parts = match scheme {
         Scheme::Simulation => {
-            let (train, test) = simulation_split(&perts, 0.75, 0.75, &mut rng);
-            let (train, val) = simulation_split(&train, 0.9, 0.9, &mut rng);
+            let (train, test, test_groups) = simulation_split_groups(&perts, 0.75, 0.75, &mut rng);
+            let (train, val, val_groups) = simulation_split_groups(&train, 0.9, 0.9, &mut rng);
+            let train_genes: BTreeSet<String> = genes_of(&train).into_iter().collect();
+            let mut rows: Vec<CategoryRow> =
+                train.iter().map(|p| CategoryRow { perturbation: pert_label(p), part: "train".into(), category: Category::of(p, &|g| train_genes.contains(g)) }).collect();
+            for (part, groups) in [("val", &val_groups), ("test", &test_groups)] {
+                rows.extend(groups.iter().map(|(p, c)| CategoryRow { perturbation: pert_label(p), part: part.into(), category: *c }));
+            }
+            categories = Some(rows);
             vec![("train.txt".into(), label(&train)), ("val.txt".into(), label(&val)), ("test.txt".into(), label(&test))]
         }
         Scheme::Single => {
@@ -161,13 +192,18 @@ pub fn split(perts: &[String], scheme: Scheme, folds: usize, seed: u64) -> Resul
             perts.len()
         )));
     }
-    Ok(parts)
+    Ok((parts, categories))
 }
 
 /// Writes the parts into the run folder `dir` (see [`crate::files::run_folder`]): a folder holding an
 /// earlier split is refused unless `force`, which removes that split's files first, so the folder
 /// ends with exactly this split's files (files `split` does not write are left alone).
 pub fn write_parts(dir: &std::path::Path, parts: &[Part], force: bool) -> Result<()> {
+    write_split(dir, parts, None, force)
+}
+
+/// [`write_parts`], plus the category file [`CATEGORIES_FILE`] when `categories` is given.
+pub fn write_split(dir: &std::path::Path, parts: &[Part], categories: Option<&[CategoryRow]>, force: bool) -> Result<()> {
     use crate::files::run_folder::{Reuse, RunFolder};
     let reuse = if force { Reuse::Replace } else { Reuse::Fresh };
     let folder = RunFolder::open(dir, reuse, &is_split_file, EXISTING_HINT)?;
@@ -177,6 +213,10 @@ pub fn write_parts(dir: &std::path::Path, parts: &[Part], force: bool) -> Result
             text.push('\n');
         }
         crate::files::output::write_file_with(&folder.file(name), true, |w| w.write_all(text.as_bytes()))?;
+    }
+    if let Some(rows) = categories {
+        let text = super::categories::to_tsv(rows);
+        crate::files::output::write_file_with(&folder.file(CATEGORIES_FILE), true, |w| w.write_all(text.as_bytes()))?;
     }
     Ok(())
 }
@@ -237,6 +277,34 @@ mod tests {
         for t in test.iter().filter(|t| !t.contains('+')) {
             assert!(!train_genes.contains(t.as_str()));
         }
+    }
+
+    #[test]
+    fn simulation_categories_follow_the_gears_rules() {
+        let mut perts = singles(40);
+        for i in 0..20 {
+            perts.push(format!("G{:03}+G{:03}", 2 * i, 2 * i + 1));
+        }
+        let (parts, cats) = split_with_categories(&perts, Scheme::Simulation, 10, 4).unwrap();
+        let cats = cats.unwrap();
+        assert_eq!(parts, split(&perts, Scheme::Simulation, 10, 4).unwrap());
+        assert_eq!(cats.len(), 60);
+        let (train, val) = (&parts[0].1, &parts[1].1);
+        let inner: BTreeSet<&str> = train.iter().flat_map(|p| p.split('+')).collect();
+        let outer: BTreeSet<&str> = train.iter().chain(val).flat_map(|p| p.split('+')).collect();
+        for r in &cats {
+            let seen = if r.part == "test" { &outer } else { &inner };
+            assert_eq!(r.category, Category::of(&r.perturbation, &|g| seen.contains(g)), "{r:?}");
+            if r.part != "train" {
+                assert_ne!(r.category, Some(Category::SeenSingle), "{r:?}");
+            }
+        }
+        // Every held-out double category occurs with 20 doubles over 40 genes.
+        for c in [Category::ComboSeen1, Category::ComboSeen2, Category::UnseenSingle] {
+            assert!(cats.iter().any(|r| r.part == "test" && r.category == Some(c)), "{c:?}");
+        }
+        assert!(is_split_file(CATEGORIES_FILE));
+        assert!(split_with_categories(&perts, Scheme::Folds, 3, 4).unwrap().1.is_none());
     }
 
     #[test]

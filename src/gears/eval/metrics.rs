@@ -1,7 +1,8 @@
 //! Evaluation metrics (spec §5), computed per perturbation on mean expression vectors and averaged
 //! unweighted over perturbations: GEARS `mse_de` (top 20 of the full DE ranking) and IterPert
 //! `mse_top20_de_non_dropout`, Pearson of the change from control (all genes, top-20 DE) and the
-//! fraction of top-20 non-dropout DE genes predicted in the opposite direction.
+//! fraction of top-20 non-dropout DE genes predicted in the opposite direction, and GEARS's
+//! `pearson` / `pearson_de` of the expression itself.
 
 use crate::data::ConditionDe;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,12 @@ pub struct PertMetrics {
     pub pearson_delta_de: f64,
     /// Fraction of the top-20 non-dropout DE genes whose predicted change has the opposite sign.
     pub frac_opposite_direction_top20_non_dropout: f64,
+    /// Pearson(pred, true) of the mean expression over all genes (GEARS `pearson`; NaN -> 0).
+    #[serde(default)]
+    pub pearson: f64,
+    /// The same over the top 20 DE genes (GEARS `pearson_de`).
+    #[serde(default)]
+    pub pearson_de: f64,
 }
 
 /// Means over perturbations (the shape of each entry of `metrics.json`).
@@ -40,6 +47,12 @@ pub struct MetricSummary {
     pub pearson_delta_de: f64,
     /// Mean `frac_opposite_direction_top20_non_dropout`.
     pub frac_opposite_direction_top20_non_dropout: f64,
+    /// Mean `pearson` (GEARS).
+    #[serde(default)]
+    pub pearson: f64,
+    /// Mean `pearson_de` (GEARS).
+    #[serde(default)]
+    pub pearson_de: f64,
 }
 
 /// Metrics of one perturbation from its predicted and true mean expression and the control mean.
@@ -71,6 +84,11 @@ pub fn pert_metrics(pred: &[f64], truth: &[f64], ctrl: &[f64], de: &ConditionDe)
         pearson_delta: pdelta(&all),
         pearson_delta_de: pdelta(&de.top20_de),
         frac_opposite_direction_top20_non_dropout: if nd.is_empty() { 0.0 } else { opposite as f64 / nd.len() as f64 },
+        pearson: pearson(pred, truth),
+        pearson_de: {
+            let pick = |v: &[f64]| de.top20_de.iter().map(|&j| v[j as usize]).collect::<Vec<f64>>();
+            pearson(&pick(pred), &pick(truth))
+        },
     }
 }
 
@@ -103,6 +121,8 @@ pub fn summarise(per: &[PertMetrics]) -> MetricSummary {
         pearson_delta: m(&|p| p.pearson_delta),
         pearson_delta_de: m(&|p| p.pearson_delta_de),
         frac_opposite_direction_top20_non_dropout: m(&|p| p.frac_opposite_direction_top20_non_dropout),
+        pearson: m(&|p| p.pearson),
+        pearson_de: m(&|p| p.pearson_de),
     }
 }
 
@@ -126,6 +146,8 @@ mod tests {
         let all = pearson(&[0.5, 0.5, 0.0, 1.0], &[1.0, -1.0, 0.0, 2.0]);
         assert!((m.pearson_delta - all).abs() < 1e-12 && all > 0.0);
         assert!((pearson(&[0.5, 0.5], &[1.0, -1.0])).abs() < 1e-12);
+        assert!((m.pearson - pearson(&pred, &truth)).abs() < 1e-12);
+        assert!((m.pearson_de - pearson(&[1.5, 1.5], &[2.0, 0.0])).abs() < 1e-12);
         let s = summarise(&[m.clone(), PertMetrics::default()]);
         assert!((s.mse_de - m.mse_de / 2.0).abs() < 1e-12 && s.n_perturbations == 2);
     }

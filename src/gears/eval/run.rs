@@ -1,7 +1,8 @@
 //! Evaluating a trained model file on perturbations of a dataset, as `graphreach evaluate` does:
 //! [`run_evaluation`] takes an [`EvalRun`] and returns the [`Report`] with notes.
 
-use super::report::{build_report, Report};
+use super::report::{build_report_with, Report};
+use crate::data::categories::CategoryTable;
 use crate::error::{Error, Result};
 use crate::gears::dataset::conditions::{condition_nodes, resolve_conditions};
 use crate::gears::dataset::means::ConditionMeans;
@@ -25,6 +26,9 @@ pub struct EvalRun {
     pub eval_mode: Option<EvalMode>,
     /// Drop listed perturbations that the dataset does not have (with a note) instead of failing.
     pub skip_missing: bool,
+    /// GEARS categories of the test perturbations (the `categories.tsv` of the split); `None`:
+    /// from the model's training and validation genes when a test perturbation is a double.
+    pub categories: Option<PathBuf>,
 }
 
 /// The result of an evaluation.
@@ -61,6 +65,12 @@ pub fn run_evaluation(run: &EvalRun, progress: bool) -> Result<EvalOutcome> {
         names: mf.meta.train_conditions.iter().enumerate().map(|(i, n)| (i + 1, n.clone())).collect(),
     };
     let train = resolve_conditions(&data, &train_list, true, &mut notes).unwrap_or_default();
+    let val_list = NameList {
+        source: format!("{} (validation perturbations)", path.display()),
+        names: mf.meta.val_conditions.iter().enumerate().map(|(i, n)| (i + 1, n.clone())).collect(),
+    };
+    let val = if val_list.names.is_empty() { Vec::new() } else { resolve_conditions(&data, &val_list, true, &mut notes).unwrap_or_default() };
+    let categories = run.categories.as_deref().map(CategoryTable::read).transpose()?;
     if progress {
         notes.iter().for_each(|n| eprintln!("note: {n}"));
     }
@@ -78,8 +88,8 @@ pub fn run_evaluation(run: &EvalRun, progress: bool) -> Result<EvalOutcome> {
         cond_nodes,
         means: ConditionMeans::new(&data)?,
         train_conds: train,
-        val_conds: Vec::new(),
+        val_conds: val,
     };
-    let report = build_report(&ctx, &mf.model, &test)?;
+    let report = build_report_with(&ctx, &mf.model, &test, categories.as_ref())?;
     Ok(EvalOutcome { report, notes })
 }

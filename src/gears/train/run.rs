@@ -38,8 +38,10 @@ pub mod file_names {
     pub const PER_PERTURBATION: &str = "per_perturbation.tsv";
     /// The settings of the run (JSON).
     pub const CONFIG: &str = "config.json";
+    /// The metrics per GEARS category of the test perturbations (TSV; written when the test set has doubles).
+    pub const PER_CATEGORY: &str = "per_category.tsv";
     /// Every file a run writes.
-    pub const ALL: [&str; 6] = [MODEL, CHECKPOINT, TRAIN_LOG, METRICS, PER_PERTURBATION, CONFIG];
+    pub const ALL: [&str; 7] = [MODEL, CHECKPOINT, TRAIN_LOG, METRICS, PER_PERTURBATION, CONFIG, PER_CATEGORY];
 }
 
 /// Whether `rel` (relative to a run folder) is a file a training run writes (see [`file_names`]).
@@ -348,6 +350,9 @@ fn train_and_evaluate(
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Json { path: file_names::METRICS.into(), source: e })?;
     write_file(&files.metrics, &json)?;
     write_file(&files.per_perturbation, &report.to_tsv())?;
+    if !report.per_category.is_empty() {
+        write_file(&folder.file(file_names::PER_CATEGORY), &report.categories_tsv())?;
+    }
     let cfg_json = serde_json::to_string_pretty(&cfg).map_err(|e| Error::Json { path: file_names::CONFIG.into(), source: e })?;
     write_file(&files.config, &cfg_json)?;
     drop(folder);

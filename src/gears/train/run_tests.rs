@@ -50,7 +50,7 @@ fn a_run_trains_resumes_and_writes_what_evaluation_reads() {
     assert_eq!((second.epochs_run, second.epochs_done, second.log.len()), (1, 2, 2));
     assert!(second.notes.iter().any(|n| n.contains("resuming after epoch 1 of 2")), "{:?}", second.notes);
     // What evaluation reads back is what the run reported.
-    let eval = EvalRun { model: run.out.clone(), data: data_path, perts: run.test.clone(), eval_mode: None, skip_missing: false };
+    let eval = EvalRun { model: run.out.clone(), data: data_path, perts: run.test.clone(), eval_mode: None, skip_missing: false, categories: None };
     assert_eq!(run_evaluation(&eval, false).unwrap().report, second.report);
     // Resuming with other settings is refused; overwriting starts again from epoch 0.
     run.config.hidden = 8;
