@@ -231,26 +231,11 @@ fn gpu_cuda() -> Result<Box<dyn Backend>> {
 
 fn gpu_wgpu(allow_software: bool) -> Result<Box<dyn Backend>> {
     if !allow_software {
-        if let Some(why) = no_gpu_device() {
+        if let Some(why) = choice::no_gpu_device() {
             return Err(crate::error::Error::Backend { backend: "wgpu", msg: why });
         }
     }
     wgpu::probe(allow_software)
-}
-
-/// Why no hardware GPU adapter can exist here, if that is certain without asking Vulkan: on Linux
-/// every hardware adapter needs a GPU device node (`/dev/dri/*` for Mesa drivers, `/dev/nvidia*`,
-/// `/dev/dxg` under WSL). Checking first keeps a CPU-only machine from loading every installed
-/// Vulkan driver (tens of milliseconds, most of a default `select`) only to find software ones.
-fn no_gpu_device() -> Option<String> {
-    if !cfg!(target_os = "linux") {
-        return None;
-    }
-    let any_in = |dir: &str, prefix: &str| {
-        std::fs::read_dir(dir).is_ok_and(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with(prefix)))
-    };
-    let found = any_in("/dev/dri", "") || any_in("/dev", "nvidia") || std::path::Path::new("/dev/dxg").exists();
-    (!found).then(|| "no hardware GPU adapter (no GPU device in /dev/dri, /dev/nvidia* or /dev/dxg)".to_string())
 }
 
 /// What probing one backend found.
