@@ -42,17 +42,28 @@ pub fn cycle_seed(seed: u64, cycle: usize) -> u64 {
     mix(seed ^ AL_TAG ^ mix(cycle as u64))
 }
 
-/// Embeddings of `names` by the model at `model` (a training run's `model.safetensors`).
-///
-/// This is where `graphreach embed`'s library call (`gears::eval::embed`) plugs in; until that
-/// call is part of this build, the active-learning cycles after the first stop here with an
-/// error instead of running on made-up embeddings.
+/// Embeddings of `names` by the model at `model` (a training run's `model.safetensors`), in the
+/// form the strategies read: `cross-gene` rows carry IterPert's reference dimension G (h + 1), so
+/// the PCA rule (more than 10,000 dimensions) applies as it does there.
 pub fn embed_points(model: &Path, data: &Dataset, names: &[String], kind: &str, backend: BackendChoice) -> Result<Embeddings> {
-    let _ = (data, names, backend);
-    Err(Error::invalid(format!(
-        "active learning needs the embeddings of the previous cycle's model ({}, kind {kind}), and this build has no `graphreach embed` yet (gears::eval::embed); run the one-shot methods only, or a build that has it",
-        model.display()
-    )))
+    use crate::gears::eval::embed::{embed, EmbedKind, EmbedOptions};
+    let mf = crate::gears::train::checkpoint::load_model(model)?;
+    let kind = match kind {
+        "cross-gene" => EmbedKind::CrossGene,
+        _ => EmbedKind::MeanExpression,
+    };
+    let list = crate::select::pool::NameList { source: format!("the perturbations to embed with {}", model.display()), names: names.iter().cloned().enumerate().map(|(i, n)| (i + 1, n)).collect() };
+    let out = embed(&mf, data, &list, &EmbedOptions { kind, backend, skip_missing: false })?;
+    let e = out.embeddings;
+    let (n, dim) = (e.len(), e.dim);
+    let mut t = Embeddings::from_parts(&format!("embeddings of {}", model.display()), e.names, crate::select::al::mat::Mat::from_vec(n, dim, e.values))?;
+    t.kind = Some(kind.name().to_string());
+    let (g, h) = (mf.model.n_genes, mf.model.hidden);
+    t.reference_dim = Some(match kind {
+        EmbedKind::CrossGene => g * (h + 1),
+        EmbedKind::MeanExpression => g,
+    });
+    Ok(t)
 }
 
 /// Queries `batch` perturbations from `pool` (unlabelled) given the `labelled` ones, with the
