@@ -77,7 +77,8 @@ pub struct DatasetSpec {
     /// path (relative paths are relative to the config file), or `prepared:PATH` (a dataset
     /// already prepared by `graphreach prepare` or GEARS, used as it is). Required.
     pub source: String,
-    /// GO graph used for selection and for training: `builtin:go-human` (default), `builtin:go-k562`, or a file.
+    /// GO graph used for selection and for training: `builtin:go-human` (default), `builtin:go-k562`, or a
+    /// file (relative to the config file).
     #[serde(default = "default_graph")]
     pub graph: String,
     /// Cell type for raw files whose obs has no `cell_type` column (`builtin:papalexi`: THP-1).
@@ -617,7 +618,19 @@ fn check_dataset(file: &str, key: &str, d: &DatasetSpec, base: Option<&Path>) ->
     if d.max_cells_per_perturbation == Some(0) || d.max_control_cells == Some(0) {
         return Err(bad(file, key, "max_cells_per_perturbation and max_control_cells must be at least 1"));
     }
-    Ok(DatasetPlan { spec: d.clone(), source, key: key.to_string() })
+    let mut spec = d.clone();
+    if !spec.graph.starts_with("builtin:") && !spec.graph.starts_with("gen:") {
+        let g = Path::new(&spec.graph);
+        if g.is_relative() {
+            match base {
+                Some(b) => spec.graph = b.join(g).display().to_string(),
+                None => {
+                    return Err(bad(file, &format!("{key}.graph"), format!("the relative path '{}' has no folder to be relative to (a preset): give an absolute path", g.display())))
+                }
+            }
+        }
+    }
+    Ok(DatasetPlan { spec, source, key: key.to_string() })
 }
 
 #[cfg(test)]

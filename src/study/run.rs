@@ -80,17 +80,26 @@ pub fn run_units(sd: &StudyDir, opts: RunOptions<'_>) -> Result<RunSummary> {
             indicatif::ProgressStyle::with_template("units [{bar:30}] {pos}/{len} {elapsed_precise} ETA {eta_precise} {msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        bar.println(format!(
-            "{} units: {} complete, {} to run, {jobs} at a time x {threads} thread(s){}",
-            sd.entries.len(),
-            summary.skipped,
-            pending.len(),
-            if jobs * threads > cpus { format!(" (more than the {cpus} CPUs here)") } else { String::new() }
-        ));
     } else {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
+    // indicatif drops println on a hidden bar (stderr not a terminal, e.g. a log file): print there directly.
+    let say = |msg: String| {
+        if !opts.progress {
+        } else if bar.is_hidden() {
+            eprintln!("{msg}");
+        } else {
+            bar.println(msg);
+        }
+    };
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    say(format!(
+        "{} units: {} complete, {} to run, {jobs} at a time x {threads} thread(s){}",
+        sd.entries.len(),
+        summary.skipped,
+        pending.len(),
+        if jobs * threads > cpus { format!(" (more than the {cpus} CPUs here)") } else { String::new() }
+    ));
     let state = Mutex::new(Sched { pending, running: 0, done, failed: HashSet::new() });
     let wake = Condvar::new();
     let results: Mutex<Vec<(String, std::result::Result<bool, String>)>> = Mutex::new(Vec::new());
@@ -131,9 +140,9 @@ pub fn run_units(sd: &StudyDir, opts: RunOptions<'_>) -> Result<RunSummary> {
                 let outcome = match res {
                     Ok(UnitStatus::Ran(m)) => {
                         st.done.insert(e.id.clone());
-                        bar.println(format!(
-                            "done {}: mse_de {:.5} (mean baseline {:.5}), {} training perturbations, {:.1} s",
-                            e.id, m.model.mse_de, m.baselines.mean.mse_de, m.n_train, m.train_seconds
+                        say(format!(
+                            "done {}: mse_top20_de_non_dropout {:.5} (mean baseline {:.5}), {} training perturbations, {:.1} s",
+                            e.id, m.model.mse_top20_de_non_dropout, m.baselines.mean.mse_top20_de_non_dropout, m.n_train, m.train_seconds
                         ));
                         Ok(true)
                     }
@@ -144,7 +153,7 @@ pub fn run_units(sd: &StudyDir, opts: RunOptions<'_>) -> Result<RunSummary> {
                     Err(err) => {
                         st.failed.insert(e.id.clone());
                         if !matches!(err, Error::Interrupted(_)) {
-                            bar.println(format!("FAILED {}: {err}", e.id));
+                            say(format!("FAILED {}: {err}", e.id));
                         }
                         Err(err.to_string())
                     }
