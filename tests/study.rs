@@ -28,10 +28,14 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
-/// results.tsv without its timing column (`train_seconds`, the last one).
+/// results.tsv without its timing columns (every column whose name ends in `_seconds`).
 fn results_without_timing(dir: &Path) -> String {
     let text = std::fs::read_to_string(dir.join("report/results.tsv")).unwrap();
-    text.lines().map(|l| l.rsplit_once('\t').unwrap().0.to_string() + "\n").collect()
+    let header: Vec<&str> = text.lines().next().unwrap().split('\t').collect();
+    assert!(header.iter().any(|h| h.ends_with("_seconds")));
+    text.lines()
+        .map(|l| l.split('\t').zip(&header).filter(|(_, h)| !h.ends_with("_seconds")).map(|(v, _)| v).collect::<Vec<_>>().join("\t") + "\n")
+        .collect()
 }
 
 fn plan_ids(dir: &Path) -> Vec<(String, Vec<String>)> {
@@ -43,6 +47,17 @@ fn plan_ids(dir: &Path) -> Vec<(String, Vec<String>)> {
             (v["id"].as_str().unwrap().to_string(), v["deps"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_string()).collect())
         })
         .collect()
+}
+
+/// Two safetensors files hold the same tensors and metadata (the header's JSON keys may come in
+/// another order: the format's writer serialises a hash map).
+fn same_safetensors(a: &[u8], b: &[u8]) -> bool {
+    let split = |x: &[u8]| {
+        let n = u64::from_le_bytes(x[..8].try_into().unwrap()) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&x[8..8 + n]).unwrap();
+        (header, x[8 + n..].to_vec())
+    };
+    split(a) == split(b)
 }
 
 fn mtime(p: &Path) -> std::time::SystemTime {
@@ -116,8 +131,9 @@ fn quick_preset_end_to_end_then_a_rerun_redoes_exactly_the_unmarked_units() {
     let before = results_without_timing(&d);
     let summary_before = std::fs::read(d.join("report/summary.tsv")).unwrap();
 
-    // Unit A: only its marker goes (it resumes from its finished checkpoint). Unit B: marker,
-    // selection and training go (as if killed before its first epoch): retrained from scratch.
+    // Unit A: only its marker goes (as if killed after its training, before the marker): trained
+    // again over its kept selection. Unit B: marker, selection and training go (as if killed
+    // before its first epoch): selected and trained from scratch.
     let a = d.join("units/quick__papalexi__typiclust__n0.0__f01__s0__c1");
     let b = d.join("units/quick__papalexi__graphreach__n0.3__f02__s1__c2");
     let c = d.join("units/quick__papalexi__acs-fw__n0.0__f02__s1__c2/metrics.json");
@@ -216,7 +232,9 @@ fn run_gives_what_plan_plus_run_unit_plus_report_give() {
     for (name, bytes) in &f1 {
         let timing = name.ends_with("metrics.json") || name.ends_with("train_log.tsv") || name.ends_with("results.tsv") || name.ends_with("report.md")
             || name.ends_with(".lock") || name.ends_with("plan.jsonl");
-        if !timing {
+        if name.ends_with(".safetensors") {
+            assert!(same_safetensors(bytes, &f2[name]), "{name} differs between run and plan + run-unit");
+        } else if !timing {
             assert!(bytes == &f2[name], "{name} differs between run and plan + run-unit");
         }
     }
@@ -230,7 +248,7 @@ fn bad_configurations_stop_before_any_training_and_name_the_key() {
     std::fs::write(root.join("tiny_graph.tsv"), "source\ttarget\timportance\nSTAT1\tSTAT2\t1\nSTAT2\tSTAT1\t1\n").unwrap();
     let cases = [
         ("method", SMALL.replace("\"typiclust\"", "\"typiclust\", \"active\""), "methods[3]"),
-        ("fit", SMALL.replace("batch = 3", "batch = 9"), "protocol.batch"),
+        ("fit", SMALL.replace("batch = 3", "batch = 12"), "protocol.batch"),
         ("fraction", SMALL.replace("batch = 3", "batch = 0.5"), "do not fit the pool"),
         ("genes", SMALL.replace("source = \"builtin:papalexi\"", "source = \"builtin:papalexi\"\ngraph = \"tiny_graph.tsv\""), "datasets[0].graph"),
         ("simulated", SMALL.replace("builtin:papalexi", "simulate:adamson"), "datasets[0].name"),
@@ -297,5 +315,47 @@ fn graph_perturb_writes_the_same_graph_for_the_same_seed() {
     let o = run(&["graph", "perturb", "--drop", "1.5", "--add", "0", "--out", root.join("c.tsv").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--drop"));
+    std::fs::remove_dir_all(&root).ok();
+}
+
+#[test]
+fn a_unit_killed_mid_training_resumes_to_the_same_result_and_files() {
+    let root = tmp("kill");
+    std::fs::create_dir_all(&root).unwrap();
+    let cfg = root.join("long.toml");
+    std::fs::write(&cfg, SMALL.replace("epochs = 1", "epochs = 12").replace("seeds = [0, 1]", "seeds = [0]")).unwrap();
+    let (killed, clean) = (root.join("killed"), root.join("clean"));
+    for d in [&killed, &clean] {
+        ok(&run(&["experiment", "plan", cfg.to_str().unwrap(), "--out", d.to_str().unwrap()]));
+    }
+    let id = "small__papalexi__random__n0.0__f02__s0__c2";
+    ok(&run(&["experiment", "run-unit", clean.to_str().unwrap(), id, "-q"]));
+
+    // Kill (SIGKILL) the unit as soon as its first checkpoint is on disk.
+    let ckpt = killed.join("units").join(id).join("train/checkpoint.safetensors");
+    let mut child = bin().args(["experiment", "run-unit", killed.to_str().unwrap(), id, "-q"]).spawn().unwrap();
+    let t0 = std::time::Instant::now();
+    while !ckpt.exists() && child.try_wait().unwrap().is_none() && t0.elapsed().as_secs() < 300 {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let was_running = child.try_wait().unwrap().is_none();
+    child.kill().ok();
+    child.wait().unwrap();
+    if was_running {
+        assert!(!killed.join("units").join(id).join("done.json").exists(), "a killed unit has no marker");
+        ok(&run(&["experiment", "run-unit", killed.to_str().unwrap(), id, "-q"]));
+    }
+    assert!(killed.join("units").join(id).join("done.json").exists());
+    let strip = |d: &Path| {
+        let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("units").join(id).join("metrics.json")).unwrap()).unwrap();
+        for k in ["train_seconds", "epoch_seconds", "train_cpu_seconds", "select_seconds", "embed_seconds"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        v
+    };
+    assert_eq!(strip(&killed), strip(&clean), "the resumed unit's metrics equal an uninterrupted run's");
+    let unit_files = |d: &Path| files(&d.join("units").join(id)).into_keys().collect::<Vec<_>>();
+    assert_eq!(unit_files(&killed), unit_files(&clean), "a resumed unit leaves the same files");
+    assert!(!ckpt.exists(), "the checkpoint is removed before the marker");
     std::fs::remove_dir_all(&root).ok();
 }

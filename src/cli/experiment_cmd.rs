@@ -1,7 +1,7 @@
 //! `graphreach experiment run|plan|run-unit|report|preset`: the study (see `study`).
 
 use crate::backend::BackendChoice;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::study;
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -87,6 +87,9 @@ pub struct RunUnitArgs {
     pub dir: PathBuf,
     /// The unit id (from plan.jsonl).
     pub unit: String,
+    /// Threads granted (default: RAYON_NUM_THREADS if set); never more than the plan's threads.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// No notes or per-epoch lines on stderr.
     #[arg(short, long)]
     pub quiet: bool,
@@ -124,8 +127,7 @@ fn load_source(s: &ConfigSource) -> Result<(String, String, Option<PathBuf>)> {
         return Ok((study::preset(name)?.to_string(), format!("preset {name}"), None));
     }
     let path = s.config.as_ref().expect("clap requires CONFIG or --preset");
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let text = String::from_utf8(bytes).map_err(|_| Error::parse(path.display().to_string(), 0, "the configuration is not UTF-8 text"))?;
+    let text = crate::files::text::TextInput::read(path)?.text().to_string();
     let base = study::folder::absolute(path)?.parent().map(Path::to_path_buf);
     Ok((text, path.display().to_string(), base))
 }
@@ -163,7 +165,7 @@ pub fn run(cmd: ExperimentCommand) -> Result<()> {
             let sd = study::open(&a.dir)?;
             let stop = interrupt_flag();
             let cache = study::cache::Cache::default();
-            match study::run_unit(&sd, &a.unit, &cache, study::UnitOptions { interrupt: Some(&stop), progress: !a.quiet })? {
+            match study::run_unit(&sd, &a.unit, &cache, study::UnitOptions { interrupt: Some(&stop), progress: !a.quiet, threads: a.threads })? {
                 study::UnitStatus::Skipped => eprintln!("unit {} is complete already", a.unit),
                 study::UnitStatus::Ran(m) => eprintln!(
                     "unit {} complete: {} training perturbations, GEARS mse_top20_de_non_dropout {:.5} (mean baseline {:.5}), {:.1} s",

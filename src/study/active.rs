@@ -52,7 +52,7 @@ pub fn embed_points(model: &Path, data: &Dataset, names: &[String], kind: &str, 
         "cross-gene" => EmbedKind::CrossGene,
         _ => EmbedKind::MeanExpression,
     };
-    let list = crate::select::pool::NameList { source: format!("the perturbations to embed with {}", model.display()), names: names.iter().cloned().enumerate().map(|(i, n)| (i + 1, n)).collect() };
+    let list = crate::graph::names::NameList { source: format!("the perturbations to embed with {}", model.display()), names: names.iter().cloned().enumerate().map(|(i, n)| (i + 1, n)).collect() };
     let out = embed(&mf, data, &list, &EmbedOptions { kind, backend, skip_missing: false })?;
     let e = out.embeddings;
     let (n, dim) = (e.len(), e.dim);

@@ -243,19 +243,23 @@ impl Default for TrainingSettings {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Resources {
-    /// CPU threads of one unit (1). A unit always runs with exactly this many threads, under
-    /// `experiment run` and under `run-unit` alike, because the trainer's floating-point sums
+    /// CPU threads of one unit (1). A unit runs with this many threads under `experiment run` and
+    /// under `run-unit` alike (fewer only when a scheduler grants fewer through
+    /// `RAYON_NUM_THREADS` or `run-unit --threads`), because the trainer's floating-point sums
     /// depend on the thread count: the same unit gives the same numbers either way.
     pub threads: usize,
     /// Memory of one unit in MB (2000).
     pub mem_mb: u64,
     /// GPUs of one unit: 0 or 1. Default: 1 when `training.backend` is `cuda` or `wgpu`, else 0.
     pub gpu: Option<u32>,
+    /// Wall-clock minutes one unit may take (a scheduler's time limit, e.g. Slurm `--time`).
+    /// Default: none (not written into the plan).
+    pub minutes: Option<u64>,
 }
 
 impl Default for Resources {
     fn default() -> Self {
-        Resources { threads: 1, mem_mb: 2000, gpu: None }
+        Resources { threads: 1, mem_mb: 2000, gpu: None, minutes: None }
     }
 }
 

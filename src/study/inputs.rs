@@ -16,13 +16,13 @@
 //!   fold's training part minus all validation batches.
 
 use super::config::{DataSource, DatasetPlan, Study};
-use super::fsio::{read_text, write_atomic, write_text};
+use super::fsio::{read_text, write_bytes, write_text};
 use crate::data::{prepare, raw, split, store, Dataset};
 use crate::error::{preview_list, Error, Result};
 use crate::graph::symbols::{Resolution, SymbolResolver};
 use crate::graph::Graph;
 use crate::rng::{mix, SplitMix64};
-use crate::select::pool::condition_genes;
+use crate::graph::names::condition_genes;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -164,9 +164,9 @@ fn subsample(raw: &mut raw::RawData, spec: &super::config::DatasetSpec, notes: &
     ));
 }
 
-fn missing_error(plan: &DatasetPlan, graph: &Graph, missing: &[String]) -> Error {
+fn missing_error(file: &str, plan: &DatasetPlan, graph: &Graph, missing: &[String]) -> Error {
     Error::invalid(format!(
-        "{}.graph = \"{}\": dataset '{}' has {} perturbation(s) whose genes are not nodes of the graph: {}. Use a graph that contains them (builtin:go-human covers all annotated human genes) or set {}.skip_missing = true to drop them",
+        "{file}: {}.graph = \"{}\": dataset '{}' has {} perturbation(s) whose genes are not nodes of the graph: {}. Use a graph that contains them (builtin:go-human covers all annotated human genes) or set {}.skip_missing = true to drop them",
         plan.key,
         graph.name,
         plan.spec.name,
@@ -189,7 +189,7 @@ pub fn conditions_not_in_graph(conditions: &[String], graph: &Graph) -> Vec<Stri
 
 /// Prepares (or locates) the dataset of `plan`; returns the loaded dataset, the `info.data`
 /// path, perturbations dropped and notes.
-fn materialise(dir: &Path, plan: &DatasetPlan, graph: &Graph, progress: bool) -> Result<(Dataset, String, Vec<String>, Vec<String>)> {
+fn materialise(file: &str, dir: &Path, plan: &DatasetPlan, graph: &Graph, progress: bool) -> Result<(Dataset, String, Vec<String>, Vec<String>)> {
     let spec = &plan.spec;
     let ddir = dataset_dir(dir, &spec.name);
     std::fs::create_dir_all(&ddir).map_err(|e| Error::io(&ddir, e))?;
@@ -199,13 +199,13 @@ fn materialise(dir: &Path, plan: &DatasetPlan, graph: &Graph, progress: bool) ->
             let data = crate::data::load_dataset(p)?;
             let missing = conditions_not_in_graph(&data.conditions, graph);
             if !missing.is_empty() && !spec.skip_missing {
-                return Err(missing_error(plan, graph, &missing));
+                return Err(missing_error(file, plan, graph, &missing));
             }
             return Ok((data, p.display().to_string(), missing, notes));
         }
         DataSource::BuiltinPapalexi => {
             let tmp = ddir.join(".papalexi_raw.h5ad");
-            write_atomic(&tmp, PAPALEXI_RAW)?;
+            write_bytes(&tmp, PAPALEXI_RAW)?;
             let r = raw::read_raw(&tmp, Some(spec.cell_type.as_deref().unwrap_or("THP-1")));
             let _ = std::fs::remove_file(&tmp);
             r?
@@ -234,7 +234,7 @@ fn materialise(dir: &Path, plan: &DatasetPlan, graph: &Graph, progress: bool) ->
     let (dropped, renamed) = prepare::filter_by_graph(&mut raw, graph);
     let dropped: Vec<String> = dropped.into_iter().map(|d| d.0).collect();
     if !dropped.is_empty() && !spec.skip_missing {
-        return Err(missing_error(plan, graph, &dropped));
+        return Err(missing_error(file, plan, graph, &dropped));
     }
     if !renamed.is_empty() {
         notes.push(format!("renamed to graph symbols: {}", renamed.iter().map(|r| format!("{} -> {}", r.0, r.1)).collect::<Vec<_>>().join(", ")));
@@ -259,7 +259,7 @@ pub fn ensure_dataset(dir: &Path, study: &Study, plan: &DatasetPlan, file: &str,
     }
     let graph = crate::graph::io::load_graph(&plan.spec.graph)
         .map_err(|e| Error::invalid(format!("{file}: {}.graph = \"{}\": {e}", plan.key, plan.spec.graph)))?;
-    let (data, data_rel, dropped, notes) = materialise(dir, plan, &graph, progress)?;
+    let (data, data_rel, dropped, notes) = materialise(file, dir, plan, &graph, progress)?;
     let drop_set: BTreeSet<&str> = dropped.iter().map(String::as_str).collect();
     let perts: Vec<String> = data.conditions.iter().filter(|c| c.as_str() != "ctrl" && !drop_set.contains(c.as_str())).cloned().collect();
     let p = &study.config.protocol;

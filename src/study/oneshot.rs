@@ -10,12 +10,14 @@
 use super::cache::Cache;
 use super::config::StudyMethod;
 use super::folder::StudyDir;
-use super::fsio::{read_text, write_text, Lock};
+use super::fsio::{read_text, write_text};
+use crate::files::lock::RunLock;
 use super::inputs::{fold_dir, read_list};
 use super::plan::noise_label;
 use crate::error::{Error, Result};
 use crate::rng::mix;
-use crate::select::pool::{resolve_names, NameList};
+use crate::graph::names::NameList;
+use crate::select::pool::resolve_names;
 use crate::select::{Budget, Method, SelectConfig};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -57,7 +59,8 @@ pub fn one_shot_order(sd: &StudyDir, cache: &Cache, dataset: &str, method: Study
     if path.exists() {
         return read_order(&path);
     }
-    let _lock = Lock::acquire_blocking(&path.with_extension("lock"))?;
+    let lock_name = format!("{}.lock", path.file_stem().unwrap_or_default().to_string_lossy());
+    let _lock = RunLock::wait_named(path.parent().unwrap_or(std::path::Path::new(".")), &lock_name)?;
     if path.exists() {
         return read_order(&path);
     }

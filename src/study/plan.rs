@@ -122,12 +122,18 @@ pub struct PlanEntry {
     pub mem_mb: u64,
     /// GPUs (0 or 1).
     pub gpu: u32,
+    /// Wall-clock minutes (`resources.minutes`), when the configuration gives them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<u64>,
     /// The argv that runs the unit.
     pub command: Vec<String>,
 }
 
 /// The marker's file name inside a unit folder.
 pub const MARKER: &str = "done.json";
+
+/// The lock file a running unit holds in its folder (flock, `pid N host H`; removed on release).
+pub const UNIT_LOCK: &str = ".lock";
 
 /// The plan entries of `study` for the study folder `dir` (absolute), run by `exe`.
 pub fn plan_entries(study: &Study, dir: &Path, exe: &str) -> Vec<PlanEntry> {
@@ -144,6 +150,7 @@ pub fn plan_entries(study: &Study, dir: &Path, exe: &str) -> Vec<PlanEntry> {
                 threads: r.threads,
                 mem_mb: r.mem_mb,
                 gpu: study.gpu,
+                minutes: r.minutes,
                 command: vec![exe.to_string(), "experiment".into(), "run-unit".into(), dir.display().to_string(), id.clone()],
                 dataset: u.dataset,
                 method: u.method.as_str().to_string(),

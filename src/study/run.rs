@@ -134,7 +134,7 @@ pub fn run_units(sd: &StudyDir, opts: RunOptions<'_>) -> Result<RunSummary> {
                 };
                 let e = &sd.entries[i];
                 bar.set_message(e.id.clone());
-                let res = run_unit(sd, &e.id, &cache, UnitOptions { interrupt: opts.interrupt, progress: false });
+                let res = run_unit(sd, &e.id, &cache, UnitOptions { interrupt: opts.interrupt, progress: false, threads: None });
                 let mut st = state.lock().expect("scheduler lock");
                 st.running -= 1;
                 let outcome = match res {

@@ -1,30 +1,33 @@
 //! Running one unit (`experiment run-unit DIR ID`, and every unit of `experiment run`).
 //!
 //! In order: skip if the marker exists; refuse if a dependency is incomplete; take the unit's
-//! lock (`units/<id>/.lock`; held -> [`Error::Locked`], exit 75); write `unit.json`; make the
+//! lock (`units/<id>/.lock`; held -> [`Error::Busy`] with the unit id, exit 75); write `unit.json`; make the
 //! training set (`selection.tsv`, kept once written, so a resumed unit trains on exactly the same
 //! perturbations); train GEARS in `train/` (resuming from its checkpoint when one is there);
 //! write `metrics.json`; then the marker `done.json`, last, by rename. A unit killed at any point
 //! has no marker and is redone from its own files by the next run.
 //!
-//! Every unit runs on a rayon pool of exactly `resources.threads` threads, whoever runs it: the
-//! trainer's sums depend on the thread count, and this keeps a unit's numbers the same under
-//! `experiment run --jobs N` and under a workflow engine's `run-unit`.
+//! Every unit runs on a rayon pool of `resources.threads` threads, whoever runs it (fewer only
+//! when a scheduler grants fewer through `RAYON_NUM_THREADS` or `--threads`): the trainer's sums
+//! depend on the thread count, and this keeps a unit's numbers the same under `experiment run
+//! --jobs N` and under a workflow engine's `run-unit`. The training checkpoint is removed before
+//! the marker is written, so a resumed unit leaves the same files as an uninterrupted one.
 
 use super::active::{cycle_seed, query, strategy_of};
 use super::cache::Cache;
 use super::config::StudyMethod;
 use super::folder::StudyDir;
-use super::fsio::{read_text, write_text, Lock};
+use super::fsio::{read_text, write_text};
+use crate::files::lock::RunLock;
 use super::inputs::{fold_dir, read_list, read_val};
 use super::oneshot::{noise_graph_seed, one_shot_order};
-use super::plan::{PlanEntry, Unit, MARKER};
+use super::plan::{PlanEntry, Unit, MARKER, UNIT_LOCK};
 use crate::error::{Error, Result};
 use crate::gears::eval::metrics::MetricSummary;
 use crate::gears::eval::report::BaselineSummaries;
 use crate::gears::train::fit::Hooks;
 use crate::gears::train::run::{file_names, run_training_with, Existing, PertList, TrainRun};
-use crate::select::pool::NameList;
+use crate::graph::names::NameList;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -37,6 +40,23 @@ pub struct UnitOptions<'a> {
     pub interrupt: Option<&'a AtomicBool>,
     /// Notes and a per-epoch line on stderr.
     pub progress: bool,
+    /// Threads granted by the caller (`run-unit --threads N`); `None` reads `RAYON_NUM_THREADS`.
+    /// A unit never uses more than the configuration's `resources.threads`, and fewer only when
+    /// granted fewer (see [`unit_threads`]).
+    pub threads: Option<usize>,
+}
+
+/// The threads a unit runs on: the configuration's `resources.threads`, or fewer when the caller
+/// grants fewer (`granted`, else `RAYON_NUM_THREADS` as a workflow engine sets it). The trainer's
+/// sums depend on the thread count, so results are identical between `experiment run` and a
+/// workflow engine whenever the grant is not below the plan (always with `threads = 1`, as in
+/// every preset).
+pub fn unit_threads(planned: usize, granted: Option<usize>) -> usize {
+    let env = || std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.trim().parse::<usize>().ok()).filter(|&n| n > 0);
+    match granted.filter(|&n| n > 0).or_else(env) {
+        Some(g) => g.min(planned).max(1),
+        None => planned.max(1),
+    }
 }
 
 /// `units/<id>/metrics.json`: what the report reads.
@@ -157,9 +177,10 @@ pub enum UnitStatus {
     Ran(Box<UnitMetrics>),
 }
 
-/// Runs unit `id` on a rayon pool of the study's `resources.threads` threads.
+/// Runs unit `id` on a rayon pool of the study's `resources.threads` threads (fewer if granted
+/// fewer: [`unit_threads`]).
 pub fn run_unit(sd: &StudyDir, id: &str, cache: &Cache, opts: UnitOptions<'_>) -> Result<UnitStatus> {
-    let threads = sd.study.config.resources.threads;
+    let threads = unit_threads(sd.study.config.resources.threads, opts.threads);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("unit-{i}"))
@@ -184,7 +205,7 @@ pub fn run_unit_here(sd: &StudyDir, id: &str, cache: &Cache, opts: UnitOptions<'
         )));
     }
     let udir = sd.unit_dir(e);
-    let _lock = Lock::try_acquire(&udir.join(".lock"), &format!("unit {id}"))?;
+    let _lock = RunLock::acquire_named(&udir, UNIT_LOCK, Some(id))?;
     if sd.is_complete(e) {
         return Ok(UnitStatus::Skipped); // finished by the previous holder of the lock
     }
@@ -280,9 +301,9 @@ fn execute(sd: &StudyDir, e: &PlanEntry, udir: &Path, cache: &Cache, opts: UnitO
         train: PertList::Names(names("the unit's selection", &train)),
         val: (!val.is_empty()).then(|| PertList::Names(names("the fold's validation batches", &val))),
         test: PertList::Names(names("the fold's test part", &test)),
-        config: gears,
+        config: gears.clone(),
         backend: study.train_backend,
-        existing: if out.join(file_names::CHECKPOINT).exists() { Existing::Resume } else { Existing::Overwrite },
+        existing: existing_run(&out.join(file_names::CHECKPOINT), gears.epochs),
         out,
         train_ctrl: true,
         skip_missing: false,
@@ -290,6 +311,14 @@ fn execute(sd: &StudyDir, e: &PlanEntry, udir: &Path, cache: &Cache, opts: UnitO
     let t0 = Instant::now();
     let outcome = run_training_with(&run, &data, &graph, Hooks { interrupt: opts.interrupt, progress: opts.progress })?;
     let train_seconds = t0.elapsed().as_secs_f64();
+    // The checkpoint exists only to resume; the kept model (model.safetensors) stays for the next
+    // active-learning cycle's embeddings.
+    let ckpt = udir.join("train").join(file_names::CHECKPOINT);
+    match std::fs::remove_file(&ckpt) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(&ckpt, e)),
+    }
     Ok(UnitMetrics {
         id: e.id.clone(),
         dataset: u.dataset.clone(),
@@ -312,6 +341,20 @@ fn execute(sd: &StudyDir, e: &PlanEntry, udir: &Path, cache: &Cache, opts: UnitO
         select_seconds,
         embed_seconds,
     })
+}
+
+/// Resume from a checkpoint left by a killed attempt, unless there is none, it is unreadable (a
+/// kill while it was written is impossible: it is renamed into place, but a foreign file is not),
+/// or it finished every epoch (killed after the last epoch, before the marker): then the training
+/// starts over, which gives the same model (trainings are deterministic).
+fn existing_run(ckpt: &Path, epochs: usize) -> Existing {
+    if !ckpt.exists() {
+        return Existing::Overwrite;
+    }
+    match crate::gears::train::checkpoint::load_checkpoint(ckpt) {
+        Ok((state, _)) if state.epochs_done < epochs => Existing::Resume,
+        _ => Existing::Overwrite,
+    }
 }
 
 /// Reads a complete unit's metrics.
