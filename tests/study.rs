@@ -223,7 +223,7 @@ fn run_gives_what_plan_plus_run_unit_plus_report_give() {
     }
     let o = run(&["experiment", "run-unit", d2.to_str().unwrap(), first]);
     ok(&o);
-    assert!(stderr(&o).contains("complete already"));
+    assert!(stderr(&o).contains("already complete"));
     ok(&run(&["experiment", "report", d2.to_str().unwrap()]));
 
     assert_eq!(results_without_timing(&d1), results_without_timing(&d2));
@@ -253,6 +253,7 @@ fn bad_configurations_stop_before_any_training_and_name_the_key() {
         ("genes", SMALL.replace("source = \"builtin:papalexi\"", "source = \"builtin:papalexi\"\ngraph = \"tiny_graph.tsv\""), "datasets[0].graph"),
         ("simulated", SMALL.replace("builtin:papalexi", "simulate:adamson"), "datasets[0].name"),
         ("typo", SMALL.replace("cycles = 2", "cycle = 2"), "cycle"),
+        ("simkey", SMALL.replace("max_control_cells = 200", "max_control_cells = 200\nsim_controls = 100"), "datasets[0].sim_controls"),
     ];
     for (name, text, key) in cases {
         let cfg = root.join(format!("{name}.toml"));

@@ -166,7 +166,7 @@ pub fn run(cmd: ExperimentCommand) -> Result<()> {
             let stop = interrupt_flag();
             let cache = study::cache::Cache::default();
             match study::run_unit(&sd, &a.unit, &cache, study::UnitOptions { interrupt: Some(&stop), progress: !a.quiet, threads: a.threads })? {
-                study::UnitStatus::Skipped => eprintln!("unit {} is complete already", a.unit),
+                study::UnitStatus::Skipped => eprintln!("unit {}: already complete", a.unit),
                 study::UnitStatus::Ran(m) => eprintln!(
                     "unit {} complete: {} training perturbations, GEARS mse_top20_de_non_dropout {:.5} (mean baseline {:.5}), {:.1} s",
                     a.unit, m.n_train, m.model.mse_top20_de_non_dropout, m.baselines.mean.mse_top20_de_non_dropout, m.train_seconds

@@ -96,6 +96,19 @@ pub struct DatasetSpec {
     /// `simulate:` only: the simulation seed. Default 0.
     #[serde(default)]
     pub sim_seed: u64,
+    /// `simulate:` only: simulate this many perturbations (a seeded subset of the preset's list;
+    /// `graphreach simulate --perturbations`). Default: all.
+    #[serde(default)]
+    pub sim_perturbations: Option<usize>,
+    /// `simulate:` only: mean cells per perturbation (`simulate --cells-per-perturbation`). Default: the preset's.
+    #[serde(default)]
+    pub sim_cells_per_perturbation: Option<usize>,
+    /// `simulate:` only: control cells (`simulate --controls`). Default: the preset's.
+    #[serde(default)]
+    pub sim_controls: Option<usize>,
+    /// `simulate:` only: measured genes (`simulate --genes`, a gene panel). Default: the preset's.
+    #[serde(default)]
+    pub sim_genes: Option<usize>,
     /// Keep at most this many cells per perturbation (seeded subsample before `prepare`). Default: all.
     #[serde(default)]
     pub max_cells_per_perturbation: Option<usize>,
@@ -610,6 +623,21 @@ fn check_dataset(file: &str, key: &str, d: &DatasetSpec, base: Option<&Path>) ->
     } else {
         DataSource::Raw(path(&d.source, "a raw-count .h5ad")?)
     };
+    let sim_keys = [
+        ("sim_perturbations", d.sim_perturbations),
+        ("sim_cells_per_perturbation", d.sim_cells_per_perturbation),
+        ("sim_controls", d.sim_controls),
+        ("sim_genes", d.sim_genes),
+    ];
+    for (k, v) in sim_keys {
+        match v {
+            Some(_) if !matches!(source, DataSource::Simulate(_)) => {
+                return Err(bad(file, &format!("{key}.{k}"), "applies only to a simulated source (simulate:...)"));
+            }
+            Some(0) => return Err(bad(file, &format!("{key}.{k}"), "must be at least 1")),
+            _ => {}
+        }
+    }
     if matches!(source, DataSource::Simulate(_)) && !d.name.to_ascii_lowercase().contains("synthetic") {
         return Err(bad(file, &format!("{key}.name"), format!(
             "\"{}\" names a simulated dataset: its name must say so wherever it appears (e.g. \"{}-synthetic\")",

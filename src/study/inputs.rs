@@ -215,7 +215,14 @@ fn materialise(file: &str, dir: &Path, plan: &DatasetPlan, graph: &Graph, progre
             if progress {
                 eprintln!("simulating {} (SYNTHETIC data, scale {}, seed {})", spec.name, spec.scale, spec.sim_seed);
             }
-            let sim = crate::data::simulate::simulate(*preset, spec.scale, spec.sim_seed, false)?;
+            let size = crate::data::simulate::SimSize {
+                scale: spec.scale,
+                perturbations: spec.sim_perturbations,
+                controls: spec.sim_controls,
+                cells_per_perturbation: spec.sim_cells_per_perturbation,
+                genes: spec.sim_genes,
+            };
+            let sim = crate::data::simulate::simulate_sized(*preset, &size, spec.sim_seed, false)?;
             let n = sim.counts.n_rows;
             raw::RawData {
                 counts: sim.counts,

@@ -56,11 +56,17 @@ fn read_order(path: &std::path::Path) -> Result<Vec<String>> {
 pub fn one_shot_order(sd: &StudyDir, cache: &Cache, dataset: &str, method: StudyMethod, noise: f64, fold: usize, seed: u64) -> Result<Vec<String>> {
     assert!(method.one_shot(), "one-shot methods only");
     let path = order_path(sd, dataset, method, noise, fold, seed);
+    let lock_name = format!("{}.lock", path.file_stem().unwrap_or_default().to_string_lossy());
+    let folder = path.parent().unwrap_or(std::path::Path::new("."));
     if path.exists() {
+        // A process killed while holding the lock leaves its file: take the lock once, which
+        // removes it, so a resumed study holds the same files as an uninterrupted one.
+        if folder.join(&lock_name).exists() {
+            drop(RunLock::wait_named(folder, &lock_name)?);
+        }
         return read_order(&path);
     }
-    let lock_name = format!("{}.lock", path.file_stem().unwrap_or_default().to_string_lossy());
-    let _lock = RunLock::wait_named(path.parent().unwrap_or(std::path::Path::new(".")), &lock_name)?;
+    let _lock = RunLock::wait_named(folder, &lock_name)?;
     if path.exists() {
         return read_order(&path);
     }
@@ -99,10 +105,11 @@ pub fn one_shot_order(sd: &StudyDir, cache: &Cache, dataset: &str, method: Study
             pick.gene = n.clone();
         }
     }
-    write_text(&path, &sel.to_tsv())?;
     let mut summary = sel.summary.clone();
     summary.wall_time_s = 0.0; // keep the shared files reproducible
     summary.balls_time_s = 0.0;
+    // The summary first, the order last: the order's presence means both are complete.
     write_text(&path.with_extension("json"), &(serde_json::to_string_pretty(&summary).expect("summary serialises") + "\n"))?;
+    write_text(&path, &sel.to_tsv())?;
     Ok(sel.selection.into_iter().map(|p| p.gene).collect())
 }
