@@ -582,7 +582,7 @@ impl StudyConfig {
 fn check_amount(file: &str, key: &str, a: Amount, zero_ok: bool) -> Result<()> {
     match a {
         Amount::Count(0) if !zero_ok => Err(bad(file, key, "0 perturbations per cycle; give a count >= 1 or a fraction in (0, 1)")),
-        Amount::Fraction(f) if !(f.is_finite() && f >= 0.0 && f < 1.0) || (f == 0.0 && !zero_ok) => {
+        Amount::Fraction(f) if !(0.0..1.0).contains(&f) || (f == 0.0 && !zero_ok) => {
             Err(bad(file, key, format!("{f} is not a fraction in (0, 1) of the perturbations (write a whole number for a count)")))
         }
         _ => Ok(()),
