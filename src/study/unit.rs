@@ -363,3 +363,29 @@ pub fn read_metrics(sd: &StudyDir, e: &PlanEntry) -> Result<UnitMetrics> {
     let text = read_text(&p)?;
     serde_json::from_str(&text).map_err(|err| Error::Json { path: p.display().to_string(), source: err })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_grant_lowers_but_never_raises_the_planned_threads() {
+        assert_eq!(unit_threads(1, Some(4)), 1);
+        assert_eq!(unit_threads(4, Some(2)), 2);
+        assert_eq!(unit_threads(4, Some(4)), 4);
+    }
+
+    #[test]
+    fn selection_tsv_reads_back() {
+        let rows = vec![
+            SelRow { perturbation: "A".into(), cycle: 1, source: "random-start".into(), score: None },
+            SelRow { perturbation: "B+C".into(), cycle: 2, source: "typiclust".into(), score: Some(0.25) },
+        ];
+        let d = std::env::temp_dir().join(format!("graphreach-unit-sel-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let p = d.join("selection.tsv");
+        std::fs::write(&p, selection_tsv(&rows)).unwrap();
+        assert_eq!(read_selection(&p).unwrap(), rows);
+        std::fs::remove_dir_all(&d).ok();
+    }
+}

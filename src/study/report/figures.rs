@@ -109,7 +109,14 @@ fn line_figure(
                 .draw_series(DashedLineSeries::new(vec![(x_range.0, y), (x_range.1, y)], 3, 5, BLACK.stroke_width(1)))
                 .map_err(draw_err)?
                 .label(label)
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], BLACK.stroke_width(1)));
+                .legend(|(x, y)| {
+                    // Dashed like the line it names.
+                    let st = BLACK.stroke_width(1);
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (3, 0)], st)
+                        + PathElement::new(vec![(8, 0), (11, 0)], st)
+                        + PathElement::new(vec![(16, 0), (19, 0)], st)
+                });
         }
         for (m, est, x) in levels {
             let c = colour(*m);
@@ -117,7 +124,10 @@ fn line_figure(
                 .draw_series(DashedLineSeries::new(vec![(x_range.0, est.mean), (x_range.1, est.mean)], 8, 5, c.stroke_width(2)))
                 .map_err(draw_err)?
                 .label(format!("{} (one-shot, full budget)", m.as_str()))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    let st = c.stroke_width(2);
+                    EmptyElement::at((x, y)) + PathElement::new(vec![(0, 0), (8, 0)], st) + PathElement::new(vec![(13, 0), (21, 0)], st)
+                });
             if est.lo.is_finite() {
                 chart.draw_series(std::iter::once(ErrorBar::new_vertical(*x, est.lo, est.mean, est.hi, c.filled().stroke_width(2), 12))).map_err(draw_err)?;
             }
