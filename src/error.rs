@@ -73,13 +73,17 @@ pub enum Error {
         /// What to pass to replace or continue them.
         hint: String,
     },
-    /// A run folder is locked by another process writing into it.
-    #[error("{dir} is in use by another graphreach run ({holder}); wait for it to finish or choose another output folder")]
+    /// A run folder (or one unit of a study, `unit` = its id) is locked by another process
+    /// writing into it. Exit code 2, or 75 (EX_TEMPFAIL: try again later) for a study unit, the
+    /// code a workflow engine reads as "busy, not failed".
+    #[error("{}", busy_message(.dir, .holder, .unit.as_deref()))]
     Busy {
         /// The folder.
         dir: PathBuf,
-        /// Who holds it (`pid N`, or `pid unknown`).
+        /// Who holds it (`pid N`, `pid N host H`, or `pid unknown`).
         holder: String,
+        /// The study unit whose folder this is, if it is one.
+        unit: Option<String>,
     },
     /// The input was valid but the computation cannot give a trustworthy result (an iteration
     /// that did not converge, non-finite model outputs, a diverged training run).
@@ -133,6 +137,14 @@ pub enum Error {
     /// The run was interrupted by the user (Ctrl-C); state was saved where possible.
     #[error("interrupted: {0}")]
     Interrupted(String),
+}
+
+/// The message of [`Error::Busy`].
+fn busy_message(dir: &std::path::Path, holder: &str, unit: Option<&str>) -> String {
+    match unit {
+        Some(id) => format!("unit {id} is being run by another process ({holder} holds the lock in {}); wait for it to finish, then run again", dir.display()),
+        None => format!("{} is in use by another graphreach run ({holder}); wait for it to finish or choose another output folder", dir.display()),
+    }
 }
 
 /// The error of the GPU API behind an [`Error::Device`] (only the compiled-in APIs have variants).
@@ -232,7 +244,7 @@ impl Error {
 
     /// The process exit code for this error (README "Exit codes and errors"): 2 for bad input
     /// (files, values, an existing output), 3 for backend failures, 4 for a computation that failed
-    /// on valid input, 130 for interrupts.
+    /// on valid input, 75 for a study unit that another process is running, 130 for interrupts.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Io { .. }
@@ -245,7 +257,8 @@ impl Error {
             | Error::Json { .. }
             | Error::Write { .. }
             | Error::RunExists { .. }
-            | Error::Busy { .. } => 2,
+            | Error::Busy { unit: None, .. } => 2,
+            Error::Busy { unit: Some(_), .. } => 75,
             Error::Backend { .. } | Error::Device { .. } | Error::OutOfMemory { .. } => 3,
             Error::Computation(_) => 4,
             Error::Interrupted(_) => 130,

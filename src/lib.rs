@@ -26,5 +26,6 @@ pub mod files;
 pub mod graph;
 pub mod rng;
 pub mod select;
+pub mod study;
 
 pub use error::{Error, Result};

@@ -14,6 +14,31 @@ pub enum GraphCommand {
     Gen(super::graph_gen_cmd::GenArgs),
     /// Build the GEARS-style GO similarity graph (Jaccard of direct GO sets, top k+1 per target).
     Build(super::graph_build_cmd::BuildArgs),
+    /// Graph noise: drop a fraction of the edges and add random ones (seeded), as the study does.
+    Perturb(PerturbArgs),
+}
+
+/// Arguments of `graph perturb`.
+#[derive(Debug, Args)]
+pub struct PerturbArgs {
+    /// Graph file, `builtin:NAME` or `gen:NAME`.
+    #[arg(long, default_value = "builtin:go-k562")]
+    pub graph: String,
+    /// Fraction of the edges (self loops not counted) to drop, chosen uniformly.
+    #[arg(long)]
+    pub drop: f64,
+    /// Fraction of the edge count to add as new random directed edges between distinct nodes.
+    #[arg(long)]
+    pub add: f64,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output `source<TAB>target<TAB>importance` file (`-` for stdout).
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `graph info`.
@@ -40,6 +65,18 @@ pub fn run(cmd: GraphCommand) -> Result<()> {
     match cmd {
         GraphCommand::Gen(a) => super::graph_gen_cmd::run_gen(a),
         GraphCommand::Build(a) => super::graph_build_cmd::run_build(a),
+        GraphCommand::Perturb(a) => {
+            let target = OutputTarget::new(Some(&a.out), a.force);
+            target.check()?;
+            let g = load_graph(&a.graph)?;
+            let (p, r) = crate::graph::perturb::perturb(&g, a.drop, a.add, a.seed)?;
+            write_output(&target, &crate::graph::perturb::to_tsv(&p))?;
+            eprintln!(
+                "{}: {} edges between distinct nodes; dropped {}, added {} (seed {}); {} edges now, {} self loops kept",
+                a.graph, r.edges_in, r.dropped, r.added, r.seed, r.edges_out, r.self_loops
+            );
+            Ok(())
+        }
         GraphCommand::Info(a) => {
             let g = load_graph(&a.graph)?;
             let info = g.info();

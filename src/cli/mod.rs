@@ -6,6 +6,7 @@ mod bench_cmd;
 mod data_cmd;
 mod embed_cmd;
 mod evaluate_cmd;
+mod experiment_cmd;
 mod graph_build_cmd;
 mod graph_cmd;
 mod graph_gen_cmd;
@@ -58,6 +59,9 @@ pub enum Command {
     Split(data_cmd::SplitArgs),
     /// Generate a synthetic K562-like raw-count Perturb-seq dataset (clearly marked synthetic).
     Simulate(data_cmd::SimulateArgs),
+    /// The study: folds x seeds x cycles of selection + GEARS training, resumable, with a report.
+    #[command(subcommand)]
+    Experiment(experiment_cmd::ExperimentCommand),
 }
 
 /// The command line definition, with every value-taking argument accepting values that look like
@@ -93,6 +97,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Dataset(c) => data_cmd::run_dataset(c),
         Command::Split(a) => data_cmd::run_split(a),
         Command::Simulate(a) => data_cmd::run_simulate(a),
+        Command::Experiment(c) => experiment_cmd::run(c),
     }
 }
 

@@ -10,6 +10,7 @@ mod intern;
 mod mtx;
 pub mod names;
 pub mod packed;
+pub mod perturb;
 pub mod sets;
 pub mod symbols;
 
