@@ -26,3 +26,11 @@ fi
 # The library builds without the command line (clap) and without the GPU features.
 cargo check --lib --no-default-features
 cargo test --release --all-targets
+
+# The Snakemake workflow over the study's units (issue 12): the quick preset through the local profile and
+# through a real one-node Slurm cluster (started here as root, stopped afterwards even on failure), with
+# faults injected, against `graphreach experiment run`; then the GPU-sharing rules with the stand-in binary
+# (no GPU here). Slurm tests are skipped with a printed reason only where the packages cannot be installed.
+GRAPHREACH_WORKFLOW_TESTS=contract,local,local-kill,local-lockwait,local-hardkill,slurm,slurm-fault,slurm-hardkill \
+  bash tests/workflow/run_workflow_tests.sh target/release/graphreach experiments/quick.toml
+GRAPHREACH_WORKFLOW_TESTS=local-gpu,slurm-gpu bash tests/workflow/run_workflow_tests.sh tests/workflow/fake-graphreach.py

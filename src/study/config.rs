@@ -36,6 +36,7 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("papalexi", include_str!("../../experiments/papalexi.toml")),
     ("replogle-sim", include_str!("../../experiments/replogle-sim.toml")),
     ("adamson-sim", include_str!("../../experiments/adamson-sim.toml")),
+    ("norman-sim", include_str!("../../experiments/norman-sim.toml")),
 ];
 
 /// The text of preset `name`.
@@ -612,7 +613,8 @@ fn check_dataset(file: &str, key: &str, d: &DatasetSpec, base: Option<&Path>) ->
         let preset = match s {
             "adamson" => Preset::Adamson,
             "replogle-k562-essential" => Preset::ReplogleK562Essential,
-            _ => return Err(bad(file, &format!("{key}.source"), format!("unknown simulation preset '{s}'; expected simulate:adamson or simulate:replogle-k562-essential"))),
+            "norman" => Preset::Norman,
+            _ => return Err(bad(file, &format!("{key}.source"), format!("unknown simulation preset '{s}'; expected simulate:adamson, simulate:replogle-k562-essential or simulate:norman"))),
         };
         if !(d.scale > 0.0 && d.scale <= 1.0) {
             return Err(bad(file, &format!("{key}.scale"), format!("{} must be in (0, 1]", d.scale)));
