@@ -106,6 +106,27 @@ pub fn write_file_with(path: &Path, force: bool, fill: impl FnOnce(&mut dyn Writ
     OutputTarget::file(path, force).write_with(fill)
 }
 
+/// Removes the temporary files that killed writers of `path` left next to it
+/// (`.NAME.tmp-graphreach-PID` whose process no longer runs on this machine), so that a resumed run
+/// leaves the same files as an uninterrupted one. Only where `/proc` tells which processes run
+/// (Linux); elsewhere nothing is removed. A live writer's temporary file is never touched.
+pub fn remove_stale_temps(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let prefix = format!(".{}{TEMP_MARK}", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let Some(pid) = file.to_str().and_then(|f| f.strip_prefix(prefix.as_str())).and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Prints `text` on standard output at once (tables printed row by row); a closed pipe is not an
 /// error.
 pub fn print_stdout(text: &str) -> Result<()> {

@@ -116,3 +116,22 @@ fn an_unwritable_folder_is_found_before_the_work_with_the_right_verb() {
     assert!(e.starts_with("cannot write /proc/graphreach-out.tsv: /proc is not writable"), "{e}");
     assert!(!e.contains("tmp-graphreach") && !e.contains("cannot read"), "{e}");
 }
+
+#[test]
+fn stale_temporary_files_of_dead_writers_are_removed_and_live_ones_kept() {
+    let d = dir("stale");
+    let target = d.join("order.tsv");
+    // u32::MAX is above every Linux pid limit: that writer is certainly dead.
+    let dead = d.join(format!(".order.tsv{TEMP_MARK}{}", u32::MAX));
+    let live = d.join(format!(".order.tsv{TEMP_MARK}{}", std::process::id()));
+    let other = d.join(format!(".other.tsv{TEMP_MARK}{}", u32::MAX));
+    for p in [&dead, &live, &other] {
+        std::fs::write(p, "partial").unwrap();
+    }
+    remove_stale_temps(&target);
+    if Path::new("/proc/self").exists() {
+        assert!(!dead.exists(), "a dead writer's temporary file stays");
+    }
+    assert!(live.exists() && other.exists(), "{:?}", names_in(&d));
+    let _ = std::fs::remove_dir_all(&d);
+}

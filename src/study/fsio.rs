@@ -4,7 +4,7 @@
 //! study's files are derived output of its folder, so they are replaced without `--force`.
 
 use crate::error::Result;
-use crate::files::output::write_file_with;
+use crate::files::output::{remove_stale_temps, write_file_with};
 use crate::files::text::TextInput;
 use std::path::Path;
 
@@ -14,8 +14,10 @@ pub fn write_text(path: &Path, text: &str) -> Result<()> {
     write_bytes(path, text.as_bytes())
 }
 
-/// Writes `bytes` to `path` under the output policy.
+/// Writes `bytes` to `path` under the output policy. A killed writer's temporary file of the same path is removed first (a resumed study holds the
+/// same files as an uninterrupted one).
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    remove_stale_temps(path);
     write_file_with(path, true, |w| w.write_all(bytes))
 }
 
