@@ -7,10 +7,10 @@
 //! ordered as the generic pool orders its `A+B` candidates (ascending (smaller node id, larger
 //! node id)), so the tie-break, and with it every pick, is the same as with the pairs written out.
 
-use super::pool::{resolve_names, Candidate, Pool};
+use super::pool::{resolve_gene, resolve_names, Candidate, Pool};
 use crate::error::{preview_list, Error, Result};
 use crate::graph::names::{condition_genes, NameList};
-use crate::graph::symbols::{Resolution, SymbolResolver};
+use crate::graph::symbols::SymbolResolver;
 use crate::graph::Graph;
 use std::collections::{HashMap, HashSet};
 
@@ -91,24 +91,12 @@ impl PairPool {
             let mut nodes = [0u32; 2];
             let mut ok = true;
             for (k, g) in genes.iter().enumerate() {
-                match resolver.resolve(g) {
-                    Resolution::Exact(n) => {
-                        nodes[k] = n;
-                        labels.entry(n).or_insert_with(|| graph.label(n));
-                    }
-                    Resolution::Renamed { node, symbol, via } => {
-                        renamed.push(format!("{g}->{symbol} ({via})"));
+                match resolve_gene(&resolver, graph, g, &mut renamed, &mut unknown) {
+                    Some((node, label)) => {
                         nodes[k] = node;
-                        labels.entry(node).or_insert(symbol);
+                        labels.entry(node).or_insert(label);
                     }
-                    Resolution::Ambiguous(options) => {
-                        unknown.push(format!("{g} (ambiguous alias of {})", options.join("/")));
-                        ok = false;
-                    }
-                    Resolution::Unknown => {
-                        unknown.push(g.to_string());
-                        ok = false;
-                    }
+                    None => ok = false,
                 }
             }
             if !ok {

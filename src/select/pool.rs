@@ -41,6 +41,26 @@ pub fn resolve_exclusions(graph: &Graph, list: &NameList) -> Result<Pool> {
 }
 
 /// [`resolve_names`], with `why_skipped` saying in the note why unknown genes could be dropped.
+/// One gene of a pool line: its node and label, a rename noted in `renamed` (`A->B (via)`), or
+/// `None` with the reason in `unknown` (unknown, or an ambiguous alias).
+pub(crate) fn resolve_gene(resolver: &SymbolResolver, graph: &Graph, g: &str, renamed: &mut Vec<String>, unknown: &mut Vec<String>) -> Option<(u32, String)> {
+    match resolver.resolve(g) {
+        Resolution::Exact(n) => Some((n, graph.label(n))),
+        Resolution::Renamed { node, symbol, via } => {
+            renamed.push(format!("{g}->{symbol} ({via})"));
+            Some((node, symbol))
+        }
+        Resolution::Ambiguous(options) => {
+            unknown.push(format!("{g} (ambiguous alias of {})", options.join("/")));
+            None
+        }
+        Resolution::Unknown => {
+            unknown.push(g.to_string());
+            None
+        }
+    }
+}
+
 fn resolve(graph: &Graph, list: &NameList, skip_missing: bool, why_skipped: &str) -> Result<Pool> {
     let resolver = SymbolResolver::new(graph);
     let mut pool = Pool::default();
@@ -59,24 +79,12 @@ fn resolve(graph: &Graph, list: &NameList, skip_missing: bool, why_skipped: &str
         let mut labels = Vec::new();
         let mut ok = true;
         for g in genes {
-            match resolver.resolve(g) {
-                Resolution::Exact(n) => {
-                    seeds.push(n);
-                    labels.push(graph.label(n));
-                }
-                Resolution::Renamed { node, symbol, via } => {
-                    renamed.push(format!("{g}->{symbol} ({via})"));
+            match resolve_gene(&resolver, graph, g, &mut renamed, &mut unknown) {
+                Some((node, label)) => {
                     seeds.push(node);
-                    labels.push(symbol);
+                    labels.push(label);
                 }
-                Resolution::Ambiguous(options) => {
-                    unknown.push(format!("{g} (ambiguous alias of {})", options.join("/")));
-                    ok = false;
-                }
-                Resolution::Unknown => {
-                    unknown.push(g.to_string());
-                    ok = false;
-                }
+                None => ok = false,
             }
         }
         if !ok {
